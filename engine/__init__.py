@@ -1,0 +1,41 @@
+"""A generic BPMN runtime on SpiffWorkflow: deploy definitions, run instances step by step.
+
+Nothing here knows what the processes are about. Hosts register the functions scripts may
+call (`ScriptRegistry`), frame transactions (`Database`) and drive the `Engine`.
+"""
+
+from .db import Base, Database, create_db_engine, utcnow
+from .definitions import DeployedVersion, Definitions
+from .errors import (
+    ConflictError,
+    DefinitionError,
+    DefinitionProblem,
+    DuplicateRegistration,
+    EngineError,
+    InstanceNotRunnable,
+    InvalidData,
+    NoMessageWaiting,
+    ScriptError,
+    StaleRevision,
+    TaskClaimedByOther,
+    TaskNotOpen,
+    UnknownInstance,
+    UnknownProcess,
+    UnknownTask,
+)
+from .models import (
+    HumanTask,
+    Incident,
+    InstanceEvent,
+    InstanceStatus,
+    MessageWait,
+    ProcessInstance,
+    ProcessVersion,
+    TaskStatus,
+    Timer,
+)
+from .runtime import Engine
+from .scripting import ScriptRegistry
+from .timers import claim_due_timers, fire_due_timers
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,266 @@
+"""Deploying BPMN/DMN files as versioned processes, and loading their parsed specs.
+
+A process version is the set of files its spec is built from: the file defining the
+process, those defining the processes it calls (recursively) and the DMN files of its
+business-rule tasks. Its content hash covers exactly that set, so deploying unchanged files
+is a no-op for the process, and changing any file it depends on makes its next version.
+References missing from an upload are resolved against what was deployed before.
+
+Parsed specs are cached per version id; they are never stored in instance rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.spiff.parser.process import BpmnValidator, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
+
+from .db import utcnow
+from .errors import DefinitionError, DefinitionProblem, UnknownProcess
+from .models import DefinitionFile, DefinitionSymbol, ProcessVersion
+from .xmlsafe import DEFAULT_MAX_BYTES, DefinitionXml, element_id_at_line, parse_definition
+
+SPIFF_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+
+
+@dataclass(frozen=True)
+class DeployedVersion:
+    process_key: str
+    version: int
+    created: bool  # False when the content was already deployed as the latest version
+
+
+@dataclass(frozen=True)
+class ProcessSpecs:
+    """A version's parsed top-level spec and the subprocess specs it calls."""
+
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+
+
+def sha256(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+class Definitions:
+    """Deploys definition files and serves parsed specs from a per-version cache."""
+
+    def __init__(self, max_file_bytes: int = DEFAULT_MAX_BYTES, cache_size: int = 256):
+        self.max_file_bytes = max_file_bytes
+        self._validator = BpmnValidator()
+        self._cache: OrderedDict[int, ProcessSpecs] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # -- deploying -------------------------------------------------------------------------
+
+    def deploy(
+        self, session: Session, files: Sequence[tuple[str, bytes]], actor: str | None = None
+    ) -> list[DeployedVersion]:
+        """Validate and store `files` (name, content); version every executable process in them.
+
+        Raises DefinitionError listing every problem (file, line, element id); nothing is
+        stored then.
+        """
+        uploaded = self._parse_all(files)
+        parser = SpiffBpmnParser(validator=self._validator)
+        by_name = {name: content for name, content in files}
+        problems = _add_to_parser(parser, uploaded)
+        if problems:
+            raise DefinitionError(problems)
+        self._resolve_missing(session, parser, by_name)
+        uploaded_processes = [
+            pid for pid in parser.get_process_ids() if parser.process_parsers[pid].filename in {d.name for d in uploaded}
+        ]
+        closures, problems = {}, []
+        for pid in uploaded_processes:
+            try:
+                closures[pid] = _closure_files(parser, pid)
+            except ValidationException as exc:
+                problems.append(_problem(exc, uploaded))
+        if problems:
+            raise DefinitionError(problems)
+        if not uploaded_processes:
+            raise DefinitionError([DefinitionProblem(d.name, "defines no executable process") for d in uploaded if d.kind == "bpmn"] or [DefinitionProblem(", ".join(by_name), "no BPMN file with an executable process")])
+        stored = {name: self._store_file(session, name, by_name[name]) for name in by_name}
+        return [self._version(session, parser, pid, [stored[n] for n in closures[pid]], actor) for pid in uploaded_processes]
+
+    def _parse_all(self, files: Sequence[tuple[str, bytes]]) -> list[DefinitionXml]:
+        parsed, problems = [], []
+        names = [name for name, _ in files]
+        if len(set(names)) != len(names):
+            problems.append(DefinitionProblem(", ".join(names), "file names must be unique within a deployment"))
+        for name, content in files:
+            try:
+                parsed.append(parse_definition(name, content, self.max_file_bytes))
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise DefinitionError(problems)
+        return parsed
+
+    def _resolve_missing(self, session: Session, parser: SpiffBpmnParser, by_name: dict[str, bytes]) -> None:
+        """Add previously deployed files that define processes or decisions the upload refers to."""
+        while True:
+            missing = (set(parser.get_process_dependencies()) - set(parser.process_parsers)) | (
+                set(parser.get_dmn_dependencies()) - set(parser.dmn_parsers)
+            )
+            found = [f for f in (self._latest_file_defining(session, symbol) for symbol in missing) if f]
+            found = [f for f in found if f.name not in by_name]
+            if not found:
+                return
+            for stored in found:
+                by_name[stored.name] = stored.content
+            problems = _add_to_parser(parser, [parse_definition(f.name, f.content, self.max_file_bytes) for f in found])
+            if problems:
+                raise DefinitionError(problems)
+
+    @staticmethod
+    def _latest_file_defining(session: Session, symbol: str) -> DefinitionFile | None:
+        return session.scalars(
+            select(DefinitionFile)
+            .join(DefinitionSymbol, DefinitionSymbol.file_id == DefinitionFile.id)
+            .where(DefinitionSymbol.symbol == symbol)
+            .order_by(DefinitionFile.id.desc())
+            .limit(1)
+        ).first()
+
+    @staticmethod
+    def _store_file(session: Session, name: str, content: bytes) -> DefinitionFile:
+        digest = sha256(content)
+        existing = session.scalars(select(DefinitionFile).where(DefinitionFile.sha256 == digest)).first()
+        if existing is not None:
+            return existing
+        stored = DefinitionFile(name=name, sha256=digest, content=content, created_at=utcnow())
+        session.add(stored)
+        session.flush()
+        for symbol, kind in _symbols(parse_definition(name, content, len(content))):
+            session.add(DefinitionSymbol(file_id=stored.id, symbol=symbol, kind=kind))
+        return stored
+
+    def _version(
+        self, session: Session, parser: SpiffBpmnParser, pid: str, files: list[DefinitionFile], actor: str | None
+    ) -> DeployedVersion:
+        content_hash = sha256("\n".join(sorted(f"{f.name}:{f.sha256}" for f in files)).encode())
+        latest = self._latest(session, pid)
+        if latest is not None and latest.content_hash == content_hash:
+            return DeployedVersion(pid, latest.version, created=False)
+        version = ProcessVersion(
+            process_key=pid,
+            version=(latest.version + 1) if latest else 1,
+            name=parser.process_parsers[pid].get_name(),
+            content_hash=content_hash,
+            deployed_at=utcnow(),
+            deployed_by=actor,
+            files=files,
+        )
+        session.add(version)
+        session.flush()
+        return DeployedVersion(pid, version.version, created=True)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _latest(session: Session, process_key: str) -> ProcessVersion | None:
+        return session.scalars(
+            select(ProcessVersion).where(ProcessVersion.process_key == process_key).order_by(ProcessVersion.version.desc()).limit(1)
+        ).first()
+
+    def get_version(self, session: Session, process_key: str, version: int | None = None) -> ProcessVersion:
+        """The given version of a process, or its latest. Raises UnknownProcess."""
+        if version is None:
+            found = self._latest(session, process_key)
+        else:
+            found = session.scalars(
+                select(ProcessVersion).where(ProcessVersion.process_key == process_key, ProcessVersion.version == version)
+            ).first()
+        if found is None:
+            raise UnknownProcess(process_key, version)
+        return found
+
+    @staticmethod
+    def latest_versions(session: Session) -> list[ProcessVersion]:
+        newest = select(ProcessVersion.process_key, func.max(ProcessVersion.version).label("version")).group_by(
+            ProcessVersion.process_key
+        ).subquery()
+        return list(
+            session.scalars(
+                select(ProcessVersion)
+                .join(newest, (newest.c.process_key == ProcessVersion.process_key) & (newest.c.version == ProcessVersion.version))
+                .order_by(ProcessVersion.process_key)
+            )
+        )
+
+    def specs(self, version: ProcessVersion) -> ProcessSpecs:
+        """Parsed specs of a version, from the cache or parsed once from its stored files."""
+        with self._lock:
+            cached = self._cache.get(version.id)
+            if cached is not None:
+                self._cache.move_to_end(version.id)
+                return cached
+        parser = SpiffBpmnParser()  # validated when deployed
+        problems = _add_to_parser(parser, [parse_definition(f.name, f.content, len(f.content)) for f in version.files])
+        if problems:
+            raise DefinitionError(problems)
+        specs = ProcessSpecs(parser.get_spec(version.process_key), parser.get_subprocess_specs(version.process_key))
+        with self._lock:
+            self._cache[version.id] = specs
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return specs
+
+
+def _add_to_parser(parser: SpiffBpmnParser, documents: Iterable[DefinitionXml]) -> list[DefinitionProblem]:
+    # DMN first: business-rule tasks look their decision up while the BPMN is parsed.
+    problems = []
+    for doc in sorted(documents, key=lambda d: d.kind != "dmn"):
+        try:
+            if doc.kind == "dmn":
+                parser.add_dmn_xml(doc.root, filename=doc.name)
+            else:
+                parser.add_bpmn_xml(doc.root.getroottree(), filename=doc.name)
+        except ValidationException as exc:
+            problems.append(_problem(exc, [doc]))
+    return problems
+
+
+def _closure_files(parser: SpiffBpmnParser, pid: str) -> list[str]:
+    """Names of the files a process's spec is built from. Raises ValidationException."""
+    parser.get_spec(pid)
+    names = set()
+    for process_id in [pid, *parser.get_subprocess_specs(pid)]:
+        process_parser = parser.process_parsers.get(process_id)
+        if process_parser is None:  # an embedded subprocess: it lives in its parent's file
+            continue
+        names.add(process_parser.filename)
+        for task in process_parser.node.iterfind(".//bpmn:businessRuleTask", SPIFF_NS):
+            decision = BusinessRuleTaskParser.get_decision_ref(task)
+            if decision in parser.dmn_parsers:
+                names.add(parser.dmn_parsers[decision].filename)
+    return sorted(names)
+
+
+def _symbols(doc: DefinitionXml) -> list[tuple[str, str]]:
+    if doc.kind == "dmn":
+        return [(d.get("id"), "decision") for d in doc.root.iter("{*}decision") if d.get("id")]
+    return [(p.get("id"), "process") for p in doc.root.iter("{%s}process" % SPIFF_NS["bpmn"]) if p.get("id")]
+
+
+def _problem(exc: ValidationException, documents: Sequence[DefinitionXml]) -> DefinitionProblem:
+    file_name = getattr(exc, "file_name", "") or (documents[0].name if len(documents) == 1 else "")
+    line = getattr(exc, "line_number", None) or None
+    element_id = getattr(exc, "id", None) or None
+    if element_id is None and line:
+        root = next((d.root for d in documents if d.name == file_name), None)
+        element_id = element_id_at_line(root, line) if root is not None else None
+    message = str(exc.args[0]) if exc.args else str(exc)
+    return DefinitionProblem(file_name or "?", message, line=int(line) if line else None, element_id=element_id)

@@ -1,0 +1,428 @@
+"""Running process instances: every step is lock → load → apply → run → save → project.
+
+The caller owns the transaction (`Database.write()`); each public method here is one step
+inside it. A step locks the instance row (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite
+the write transaction already holds the database lock from `BEGIN IMMEDIATE`), and the row's
+`revision` is compared-and-set on save, so of two conflicting steps exactly one lands and the
+other gets a ConflictError.
+
+All workflow execution happens before anything is written. When a script, condition or
+expression fails, nothing of the step is written; instead the instance is marked `error`
+with an incident that records the step, so `retry` can run it again once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, claims, projections
+from .db import utcnow
+from .definitions import Definitions
+from .errors import (
+    InstanceNotRunnable,
+    InvalidData,
+    NoMessageWaiting,
+    StaleRevision,
+    TaskClaimedByOther,
+    TaskNotOpen,
+    UnknownInstance,
+    UnknownTask,
+)
+from .models import (
+    ACTIVE_STATUSES,
+    PENDING_TASK_STATUSES,
+    HumanTask,
+    Incident,
+    InstanceStatus,
+    MessageWait,
+    ProcessInstance,
+    TaskStatus,
+    Timer,
+)
+from .scripting import ScriptRegistry, create_script_engine
+from .serializer import StateSerializer
+
+log = logging.getLogger(__name__)
+
+MESSAGE_KEYS = frozenset({"business_key", "instance_id"})
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a step does, as recorded on an incident so that `retry` can run it again."""
+
+    action: str  # start | complete | timer | message
+    task_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "task_id": self.task_id, "data": self.data}
+
+
+class Engine:
+    """A BPMN runtime over SpiffWorkflow that persists state-only instances with projections."""
+
+    def __init__(
+        self,
+        definitions: Definitions,
+        scripts: ScriptRegistry,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        script_time_limit: float = 1.0,
+        serializer: StateSerializer | None = None,
+    ):
+        self.definitions = definitions
+        self.serializer = serializer or StateSerializer()
+        self.script_engine = create_script_engine(scripts, script_time_limit)
+        self.clock = clock
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def start(
+        self,
+        session: Session,
+        process_key: str,
+        data: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+        *,
+        business_key: str | None = None,
+        version: int | None = None,
+    ) -> ProcessInstance:
+        """Start the latest (or given) version of a process. Raises UnknownProcess, InvalidData."""
+        now = self.clock()
+        data = self._checked_data(data)
+        process = self.definitions.get_version(session, process_key, version)
+        instance = ProcessInstance(
+            version=process,
+            process_key=process_key,
+            business_key=business_key,
+            status=InstanceStatus.RUNNING,
+            started_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        workflow = self._new_workflow(instance, data)
+        instance.state = self._encode(workflow)
+        session.add(instance)
+        session.flush()
+        audit.record(session, instance, "started", now, actor, data=self.serializer.convert_data(data))
+        return self._step(session, instance, workflow, Step("start", data=data), actor, now)
+
+    def complete_task(
+        self,
+        session: Session,
+        task_id: str,
+        data: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+        *,
+        expected_revision: int | None = None,
+    ) -> ProcessInstance:
+        """Complete a READY user task with form data.
+
+        Raises UnknownTask, TaskNotOpen (completed or cancelled), TaskClaimedByOther,
+        InstanceNotRunnable, StaleRevision, InvalidData.
+        """
+        now = self.clock()
+        data = self._checked_data(data)
+        row = self._task_row(session, task_id)
+        instance = self._lock(session, row.instance_id, expected_revision)
+        session.refresh(row)
+        if row.status not in PENDING_TASK_STATUSES:
+            raise TaskNotOpen(task_id, row.status.value)
+        if row.status is TaskStatus.CLAIMED and actor is not None and row.claimed_by != actor:
+            raise TaskClaimedByOther(task_id, row.claimed_by or "")
+        self._require_active(instance, "complete a task of")
+        workflow = self._load(instance)
+        return self._step(session, instance, workflow, Step("complete", task_id, data), actor, now)
+
+    def fire_timer(self, session: Session, timer_id: int, actor: str | None = "scheduler") -> ProcessInstance | None:
+        """Fire one due timer. Returns None when the timer is gone or its instance is not active."""
+        now = self.clock()
+        timer = session.get(Timer, timer_id)
+        if timer is None:
+            return None
+        instance = self._lock(session, timer.instance_id)
+        if session.get(Timer, timer_id, populate_existing=True) is None or instance.status not in ACTIVE_STATUSES:
+            return None
+        workflow = self._load(instance)
+        return self._step(session, instance, workflow, Step("timer", timer.task_id), actor, now)
+
+    def correlate_message(
+        self,
+        session: Session,
+        name: str,
+        keys: Mapping[str, Any],
+        payload: Mapping[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> list[ProcessInstance]:
+        """Deliver a message to every active instance waiting for it that matches `keys`.
+
+        `keys` narrows by `business_key` and/or `instance_id`. Raises NoMessageWaiting,
+        InvalidData.
+        """
+        unknown = set(keys) - MESSAGE_KEYS
+        if unknown or not keys:
+            raise InvalidData({"keys": [f"correlate by {sorted(MESSAGE_KEYS)}; got {sorted(keys)}"]})
+        payload = self._checked_data(payload)
+        query = select(MessageWait).where(MessageWait.message_name == name)
+        if "business_key" in keys:
+            query = query.where(MessageWait.business_key == str(keys["business_key"]))
+        if "instance_id" in keys:
+            query = query.where(MessageWait.instance_id == int(keys["instance_id"]))
+        waits = list(session.scalars(query.order_by(MessageWait.instance_id)))
+        delivered = []
+        for wait in waits:
+            now = self.clock()
+            instance = self._lock(session, wait.instance_id)
+            if instance.status not in ACTIVE_STATUSES:
+                continue
+            workflow = self._load(instance)
+            delivered.append(self._step(session, instance, workflow, Step("message", wait.task_id, payload), actor, now))
+        if not delivered:
+            raise NoMessageWaiting(name, dict(keys))
+        return delivered
+
+    def retry(
+        self, session: Session, instance_id: int, actor: str | None = None, data: Mapping[str, Any] | None = None
+    ) -> ProcessInstance:
+        """Run the failed step of an instance in `error` again, with `data` merged into its data.
+
+        Raises UnknownInstance, InstanceNotRunnable (not in error), InvalidData.
+        """
+        now = self.clock()
+        patch = self._checked_data(data)
+        instance = self._lock(session, instance_id)
+        incident = self._open_incident(session, instance_id)
+        if instance.status is not InstanceStatus.ERROR or incident is None:
+            raise InstanceNotRunnable(instance_id, instance.status.value, "retry")
+        incident.resolved_at, incident.resolved_by = now, actor
+        failed = incident.details or {}
+        step = Step(failed["action"], failed.get("task_id"), {**failed.get("data", {}), **patch})
+        audit.record(session, instance, "retried", now, actor, data={"incident": incident.id, "patch": patch})
+        workflow = self._load(instance)
+        return self._step(session, instance, workflow, step, actor, now)
+
+    def terminate(self, session: Session, instance_id: int, actor: str | None, reason: str) -> ProcessInstance:
+        """Stop an active or failed instance for good; pending tasks are cancelled."""
+        now = self.clock()
+        instance = self._lock(session, instance_id)
+        if instance.status not in (*ACTIVE_STATUSES, InstanceStatus.ERROR):
+            raise InstanceNotRunnable(instance_id, instance.status.value, "terminate")
+        cancelled = projections.clear(session, instance_id, now, actor)
+        for incident in session.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))):
+            incident.resolved_at, incident.resolved_by = now, actor
+        instance.status, instance.updated_at, instance.ended_at = InstanceStatus.TERMINATED, now, now
+        session.flush()
+        audit.record(session, instance, "terminated", now, actor, data={"reason": reason, "cancelled_tasks": cancelled})
+        return instance
+
+    def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
+        return claims.claim(session, task_id, actor, self.clock())
+
+    def unclaim(self, session: Session, task_id: str, actor: str, *, force: bool = False) -> HumanTask:
+        return claims.unclaim(session, task_id, actor, self.clock(), force=force)
+
+    def assign(self, session: Session, task_id: str, assignee: str, actor: str) -> HumanTask:
+        return claims.assign(session, task_id, assignee, actor, self.clock())
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def get_instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            raise UnknownInstance(instance_id)
+        return instance
+
+    def load_workflow(self, instance: ProcessInstance) -> BpmnWorkflow:
+        """The live workflow of an instance, for inspection (nothing is saved)."""
+        return self._load(instance)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _step(
+        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, step: Step, actor: str | None, now: datetime
+    ) -> ProcessInstance:
+        before = projections.take_snapshot(workflow)
+        try:
+            self._apply(workflow, step)
+            workflow.do_engine_steps()
+            after = projections.take_snapshot(workflow)
+            completed = step.task_id if step.action == "complete" else None
+            plan = projections.plan_changes(workflow, before, after, completed)
+            state = self._encode(workflow)
+            thrown = [self.serializer.convert_data({"name": e.event_definition.name, "payload": e.payload}) for e in workflow.get_events()]
+        except TaskNotOpen:  # the caller's mistake, not the process's
+            raise
+        except Exception as exc:  # scripts and SpiffWorkflow may raise anything
+            return self._fail(session, instance, step, exc, actor, now)
+
+        instance.state = state
+        instance.status = _status_of(workflow)
+        instance.updated_at = now
+        if instance.status is InstanceStatus.COMPLETED:
+            instance.ended_at = now
+        self._flush(session, instance)
+        created = projections.write_changes(session, instance, plan, now, actor)
+        self._record_step(session, instance, step, plan, created, thrown, actor, now)
+        return instance
+
+    def _apply(self, workflow: BpmnWorkflow, step: Step) -> None:
+        if step.action == "start":
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(step.data)
+        elif step.action == "complete":
+            task = self._ready_task(workflow, step.task_id)
+            task.data.update(step.data)
+            task.run()
+        elif step.action == "timer":
+            workflow.refresh_timers()
+        elif step.action == "message":
+            task = workflow.get_task_from_id(UUID(step.task_id))
+            if task is None or not task.has_state(TaskState.WAITING):
+                raise TaskNotOpen(step.task_id, "not waiting")
+            workflow.send_event(BpmnEvent(task.task_spec.event_definition, step.data))
+        else:
+            raise ValueError(f"unknown step action {step.action!r}")
+
+    def _record_step(self, session, instance, step, plan, created, thrown, actor, now) -> None:
+        kind = {"start": "steps_run", "complete": "task_completed", "timer": "timer_fired", "message": "message_received"}
+        def record(kind_: str, **kwargs: Any) -> None:
+            audit.record(session, instance, kind_, now, actor, **kwargs)
+
+        record(kind[step.action], task_id=step.task_id, data=self.serializer.convert_data(step.data) or None)
+        for task_id in plan.cancelled_task_ids:
+            record("task_cancelled", task_id=task_id)
+        for row in created:
+            record("task_created", task_id=row.id, task_spec=row.task_spec,
+                   data={"lane": row.lane, "department": row.department, "assignee": row.assignee})
+        for event in thrown:
+            record("message_sent", data=event)
+        if instance.status is InstanceStatus.COMPLETED:
+            record("completed")
+
+    def _fail(self, session: Session, instance: ProcessInstance, step: Step, exc: Exception, actor, now) -> ProcessInstance:
+        """Leave the state as it was before the step; mark the instance failed with an incident."""
+        message, task_spec = _describe_failure(exc)
+        log.warning("process instance %s failed during %s: %s", instance.id, step.action, message)
+        session.add(
+            Incident(
+                instance_id=instance.id,
+                action=step.action,
+                task_spec=task_spec,
+                message=message,
+                details=self.serializer.convert_data(step.as_dict()),
+                created_at=now,
+            )
+        )
+        instance.status, instance.updated_at = InstanceStatus.ERROR, now
+        self._flush(session, instance)
+        audit.record(session, instance, "failed", now, actor, task_spec=task_spec,
+                     data={"action": step.action, "error": message})
+        return instance
+
+    def _new_workflow(self, instance: ProcessInstance, data: Mapping[str, Any]) -> BpmnWorkflow:
+        specs = self.definitions.specs(instance.version)
+        workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        return workflow
+
+    def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
+        specs = self.definitions.specs(instance.version)
+        workflow = self.serializer.from_state(json.loads(instance.state), specs.spec, specs.subprocess_specs)
+        workflow.script_engine = self.script_engine
+        return workflow
+
+    def _encode(self, workflow: BpmnWorkflow) -> str:
+        return json.dumps(self.serializer.to_state(workflow), separators=(",", ":"), ensure_ascii=False)
+
+    def _lock(self, session: Session, instance_id: int, expected_revision: int | None = None) -> ProcessInstance:
+        query = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
+        if session.get_bind().dialect.name != "sqlite":
+            query = query.with_for_update(of=ProcessInstance)
+        instance = session.scalars(query).first()
+        if instance is None:
+            raise UnknownInstance(instance_id)
+        if expected_revision is not None and instance.revision != expected_revision:
+            raise StaleRevision(instance_id, expected_revision)
+        return instance
+
+    @staticmethod
+    def _flush(session: Session, instance: ProcessInstance) -> None:
+        try:
+            session.flush()
+        except StaleDataError:
+            raise StaleRevision(instance.id) from None
+
+    @staticmethod
+    def _task_row(session: Session, task_id: str) -> HumanTask:
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            raise UnknownTask(task_id)
+        return row
+
+    @staticmethod
+    def _ready_task(workflow: BpmnWorkflow, task_id: str):
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
+            raise TaskNotOpen(task_id, "not ready")
+        return task
+
+    @staticmethod
+    def _require_active(instance: ProcessInstance, action: str) -> None:
+        if instance.status not in ACTIVE_STATUSES:
+            raise InstanceNotRunnable(instance.id, instance.status.value, action)
+
+    @staticmethod
+    def _open_incident(session: Session, instance_id: int) -> Incident | None:
+        return session.scalars(
+            select(Incident)
+            .where(Incident.instance_id == instance_id, Incident.resolved_at.is_(None))
+            .order_by(Incident.id.desc())
+            .limit(1)
+        ).first()
+
+    def _checked_data(self, data: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Task data must be a JSON object of values the serializer can store."""
+        if data is None:
+            return {}
+        if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
+            raise InvalidData({"data": ["must be an object with string keys"]})
+        try:
+            json.dumps(self.serializer.convert_data(dict(data)))
+        except (TypeError, ValueError) as exc:
+            raise InvalidData({"data": [f"cannot be stored: {exc}"]}) from None
+        return dict(data)
+
+
+def _status_of(workflow: BpmnWorkflow) -> InstanceStatus:
+    if workflow.is_completed():
+        return InstanceStatus.COMPLETED
+    if workflow.get_next_task(state=TaskState.READY, manual=True) is not None:
+        return InstanceStatus.RUNNING
+    return InstanceStatus.WAITING
+
+
+def _describe_failure(exc: Exception) -> tuple[str, str | None]:
+    task_spec = getattr(exc, "task_spec", None)
+    spec_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", None)
+    inner = getattr(exc, "exception", None)
+    message = str(exc)
+    if inner is not None and str(inner) not in message:
+        message = f"{message}: {inner}"
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        message = "; ".join([message, *notes])
+    return message[:4000], spec_id
