@@ -1,7 +1,7 @@
 # Sourced by scripts/run and scripts/test: create .venv and install Minyi into it when
 # setup.cfg or pyproject.toml changed since the last install.
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.."  # $0 is the calling script in scripts/
 PYTHON=${PYTHON:-python3}
 VENV=${MINYI_VENV:-.venv}
 stamp="$VENV/.installed"

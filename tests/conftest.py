@@ -1,0 +1,114 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL when MINYI_TEST_DATABASE_URL is
+set), migrated once per session and emptied before each test, and a real engine on it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+import migrations
+from engine import Base, Database, Definitions, Engine, ScriptRegistry
+from engine.db import create_db_engine
+
+ENGINE_DATA = Path(__file__).parent / "engine" / "data"
+POSTGRES_URL = os.environ.get("MINYI_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _reset_postgres(url: str) -> None:
+    sa_engine = create_db_engine(url)
+    with sa_engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    sa_engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            pytest.skip("PostgreSQL tests need MINYI_TEST_DATABASE_URL")
+        _reset_postgres(POSTGRES_URL)
+        url = POSTGRES_URL
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "minyi.sqlite3")
+    sa_engine = create_db_engine(url)
+    migrations.upgrade(sa_engine)
+    sa_engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def shared_database(database_url) -> Iterator[Database]:
+    database = Database.from_url(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def db(shared_database: Database) -> Database:
+    """The session's database, emptied of every row."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with shared_database.engine.begin() as conn:
+        if shared_database.is_sqlite:
+            for name in tables:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+    return shared_database
+
+
+@pytest.fixture
+def scripts() -> ScriptRegistry:
+    return ScriptRegistry()
+
+
+@pytest.fixture
+def engine(scripts: ScriptRegistry) -> Engine:
+    return Engine(Definitions(), scripts, script_time_limit=0.5)
+
+
+@pytest.fixture
+def deploy(db: Database, engine: Engine) -> Callable[..., Any]:
+    """Deploy files from tests/engine/data by name (or (name, bytes) pairs)."""
+
+    def _deploy(*files: str | tuple[str, bytes], actor: str = "test"):
+        pairs = [f if isinstance(f, tuple) else (f, (ENGINE_DATA / f).read_bytes()) for f in files]
+        with db.write() as session:
+            return engine.definitions.deploy(session, pairs, actor=actor)
+
+    return _deploy
+
+
+@pytest.fixture
+def step(db: Database) -> Callable[..., Any]:
+    """Run one engine call in its own write transaction: step(engine.start, "key", {...})."""
+
+    def _step(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with db.write() as session:
+            return method(session, *args, **kwargs)
+
+    return _step
+
+
+@pytest.fixture
+def pending(db: Database) -> Callable[[int], dict[str, Any]]:
+    """The open or claimed user tasks of an instance, by task spec id."""
+    from sqlalchemy import select
+
+    from engine import HumanTask
+    from engine.models import PENDING_TASK_STATUSES
+
+    def _pending(instance_id: int) -> dict[str, HumanTask]:
+        with db.read() as session:
+            rows = session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(PENDING_TASK_STATUSES))
+            )
+            return {row.task_spec: row for row in rows}
+
+    return _pending
