@@ -66,6 +66,7 @@ class Step:
     action: str  # start | complete | timer | message
     task_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    patch: dict[str, Any] = field(default_factory=dict)  # on retry: merged into every task the step runs
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "task_id": self.task_id, "data": self.data}
@@ -197,7 +198,7 @@ class Engine:
     def retry(
         self, session: Session, instance_id: int, actor: str | None = None, data: Mapping[str, Any] | None = None
     ) -> ProcessInstance:
-        """Run the failed step of an instance in `error` again, with `data` merged into its data.
+        """Run the failed step of an instance in `error` again; `data` corrects the data of every task it runs.
 
         Raises UnknownInstance, InstanceNotRunnable (not in error), InvalidData.
         """
@@ -209,7 +210,7 @@ class Engine:
             raise InstanceNotRunnable(instance_id, instance.status.value, "retry")
         incident.resolved_at, incident.resolved_by = now, actor
         failed = incident.details or {}
-        step = Step(failed["action"], failed.get("task_id"), {**failed.get("data", {}), **patch})
+        step = Step(failed["action"], failed.get("task_id"), self.serializer.restore_data(failed.get("data", {})), patch)
         audit.record(session, instance, "retried", now, actor, data={"incident": incident.id, "patch": patch})
         workflow = self._load(instance)
         return self._step(session, instance, workflow, step, actor, now)
@@ -257,7 +258,7 @@ class Engine:
         before = projections.take_snapshot(workflow)
         try:
             self._apply(workflow, step)
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(will_complete_task=_patcher(step.patch))
             after = projections.take_snapshot(workflow)
             completed = step.task_id if step.action == "complete" else None
             plan = projections.plan_changes(workflow, before, after, completed)
@@ -281,10 +282,10 @@ class Engine:
     def _apply(self, workflow: BpmnWorkflow, step: Step) -> None:
         if step.action == "start":
             for task in workflow.get_tasks(state=TaskState.READY):
-                task.data.update(step.data)
+                task.data.update(step.data, **step.patch)
         elif step.action == "complete":
             task = self._ready_task(workflow, step.task_id)
-            task.data.update(step.data)
+            task.data.update(step.data, **step.patch)
             task.run()
         elif step.action == "timer":
             workflow.refresh_timers()
@@ -405,6 +406,13 @@ class Engine:
         except (TypeError, ValueError) as exc:
             raise InvalidData({"data": [f"cannot be stored: {exc}"]}) from None
         return dict(data)
+
+
+def _patcher(patch: dict[str, Any]) -> Callable[[Any], None] | None:
+    """A do_engine_steps callback merging a retry's corrections into each task before it runs."""
+    if not patch:
+        return None
+    return lambda task: task.data.update(patch)
 
 
 def _status_of(workflow: BpmnWorkflow) -> InstanceStatus:

@@ -50,16 +50,21 @@ def shared_database(database_url) -> Iterator[Database]:
     database.dispose()
 
 
-@pytest.fixture
-def db(shared_database: Database) -> Database:
-    """The session's database, emptied of every row."""
+def empty_database(database: Database) -> None:
+    """Delete every row of every table (ids restart on PostgreSQL)."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with shared_database.engine.begin() as conn:
-        if shared_database.is_sqlite:
+    with database.engine.begin() as conn:
+        if database.is_sqlite:
             for name in tables:
                 conn.execute(text(f'DELETE FROM "{name}"'))
         else:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in tables) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db(shared_database: Database) -> Database:
+    """The session's database, emptied of every row."""
+    empty_database(shared_database)
     return shared_database
 
 
