@@ -59,6 +59,9 @@ def definition_files(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 @click.option("--actor", default="cli", show_default=True, help="Recorded as the deployer.")
 def deploy(paths: tuple[str, ...], actor: str) -> None:
     files = definition_files(paths)
+    if not files:
+        click.echo(f"nothing to deploy: no .bpmn or .dmn files in {', '.join(paths)}")
+        return
     svc = services()
     try:
         with svc.db.write() as session:
