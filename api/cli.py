@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 import migrations
 from engine import DefinitionError
@@ -31,9 +31,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(serve)
 
 
-@click.group("db", help="Database schema.")
-def db_group() -> None:
-    pass
+db_group = AppGroup("db", help="Database schema.")
 
 
 @db_group.command("upgrade", help="Apply all pending migrations.")
@@ -57,6 +55,7 @@ def definition_files(paths: tuple[str, ...]) -> list[tuple[str, bytes]]:
 @click.command("deploy", help="Deploy BPMN/DMN files or folders as new process versions.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--actor", default="cli", show_default=True, help="Recorded as the deployer.")
+@with_appcontext
 def deploy(paths: tuple[str, ...], actor: str) -> None:
     files = definition_files(paths)
     if not files:
@@ -77,6 +76,7 @@ def deploy(paths: tuple[str, ...], actor: str) -> None:
 @click.command("serve", help="Run the HTTP API (and, unless disabled, the embedded scheduler).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
 def serve(host: str, port: int) -> None:
     from flask import current_app
     from werkzeug.serving import run_simple

@@ -117,3 +117,23 @@ def pending(db: Database) -> Callable[[int], dict[str, Any]]:
             return {row.task_spec: row for row in rows}
 
     return _pending
+
+
+@pytest.fixture
+def app(database_url: str, db: Database):
+    """The real Flask app on the test database (emptied first by `db`)."""
+    from api import create_app
+
+    application = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True})
+    yield application
+    application.extensions["minyi"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,46 @@
+"""The `minyi` command against the real app and database."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine import ProcessVersion
+from tests.conftest import ENGINE_DATA
+
+
+def test_db_upgrade_is_idempotent(runner):
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "newest schema" in result.output
+
+
+def test_deploy_folder_then_again_is_unchanged(runner, db):
+    first = runner.invoke(args=["deploy", str(ENGINE_DATA)])
+    assert first.exit_code == 0, first.output
+    assert "review_loop v1 deployed" in first.output and "parent_process v1 deployed" in first.output
+    second = runner.invoke(args=["deploy", str(ENGINE_DATA)])
+    assert "review_loop v1 unchanged" in second.output and "deployed" not in second.output
+    with db.read() as session:
+        keys = set(session.scalars(select(ProcessVersion.process_key)))
+    assert {"review_loop", "four_tasks", "decide", "message_wait"} <= keys
+
+
+def test_deploy_refusal_names_file_and_line(runner, db, tmp_path):
+    bad = tmp_path / "broken.bpmn"
+    bad.write_bytes((ENGINE_DATA / "parallel.bpmn").read_bytes().replace(b"<bpmn:process ", b"<bpmn:process bogus='1' "))
+    result = runner.invoke(args=["deploy", str(bad)])
+    assert result.exit_code == 1
+    assert "broken.bpmn:" in result.output and "bogus" in result.output
+    with db.read() as session:
+        assert session.scalars(select(ProcessVersion)).first() is None
+
+
+def test_deploy_of_a_folder_without_definitions_is_a_no_op(runner, tmp_path):
+    result = runner.invoke(args=["deploy", str(tmp_path)])
+    assert result.exit_code == 0 and "nothing to deploy" in result.output
+
+
+def test_health(client):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": True}
