@@ -34,7 +34,7 @@ from .models import (
     TaskStatus,
     Timer,
 )
-from .runtime import Engine
+from .runtime import Engine, RetryPolicy
 from .scripting import ScriptRegistry
 from .timers import claim_due_timers, fire_due_timers
 

@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -72,6 +72,19 @@ class Step:
         return {"action": self.action, "task_id": self.task_id, "data": self.data}
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failing timer step is tried again before it becomes an incident."""
+
+    max_attempts: int = 3
+    base_delay: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> timedelta:
+        """Wait before the try after `attempt` failed ones: base, base·factor, base·factor², …"""
+        return self.base_delay * (self.factor ** (attempt - 1))
+
+
 class Engine:
     """A BPMN runtime over SpiffWorkflow that persists state-only instances with projections."""
 
@@ -83,8 +96,10 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         script_time_limit: float = 1.0,
         serializer: StateSerializer | None = None,
+        timer_retry: RetryPolicy = RetryPolicy(),
     ):
         self.definitions = definitions
+        self.timer_retry = timer_retry
         self.serializer = serializer or StateSerializer()
         self.script_engine = create_script_engine(scripts, script_time_limit)
         self.clock = clock
@@ -149,16 +164,35 @@ class Engine:
         return self._step(session, instance, workflow, Step("complete", task_id, data), actor, now)
 
     def fire_timer(self, session: Session, timer_id: int, actor: str | None = "scheduler") -> ProcessInstance | None:
-        """Fire one due timer. Returns None when the timer is gone or its instance is not active."""
+        """Fire one due timer. Returns None when the timer is gone or its instance is not active.
+
+        A failing step is tried again later with backoff (`timer_retry`); the last failed
+        attempt becomes an incident.
+        """
         now = self.clock()
         timer = session.get(Timer, timer_id)
         if timer is None:
             return None
         instance = self._lock(session, timer.instance_id)
-        if session.get(Timer, timer_id, populate_existing=True) is None or instance.status not in ACTIVE_STATUSES:
+        timer = session.get(Timer, timer_id, populate_existing=True)
+        if timer is None or instance.status not in ACTIVE_STATUSES:
             return None
         workflow = self._load(instance)
-        return self._step(session, instance, workflow, Step("timer", timer.task_id), actor, now)
+        step = Step("timer", timer.task_id)
+
+        def on_failure(exc: Exception) -> ProcessInstance:
+            timer.attempts += 1
+            if timer.attempts >= self.timer_retry.max_attempts:
+                return self._fail(session, instance, step, exc, actor, now)
+            message, task_spec = _describe_failure(exc)
+            timer.last_error, timer.run_at = message, now + self.timer_retry.delay(timer.attempts)
+            timer.lock_owner = timer.lock_expires_at = None
+            log.warning("timer %s of instance %s failed (attempt %s): %s", timer.id, instance.id, timer.attempts, message)
+            audit.record(session, instance, "timer_failed", now, actor, task_id=timer.task_id, task_spec=task_spec,
+                         data={"attempt": timer.attempts, "error": message, "next_try": timer.run_at.isoformat()})
+            return instance
+
+        return self._step(session, instance, workflow, step, actor, now, on_failure)
 
     def correlate_message(
         self,
@@ -253,7 +287,14 @@ class Engine:
     # -- internals -------------------------------------------------------------------------
 
     def _step(
-        self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, step: Step, actor: str | None, now: datetime
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        workflow: BpmnWorkflow,
+        step: Step,
+        actor: str | None,
+        now: datetime,
+        on_failure: Callable[[Exception], ProcessInstance] | None = None,
     ) -> ProcessInstance:
         before = projections.take_snapshot(workflow)
         try:
@@ -267,6 +308,8 @@ class Engine:
         except TaskNotOpen:  # the caller's mistake, not the process's
             raise
         except Exception as exc:  # scripts and SpiffWorkflow may raise anything
+            if on_failure is not None:
+                return on_failure(exc)
             return self._fail(session, instance, step, exc, actor, now)
 
         instance.state = state

@@ -9,7 +9,19 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from engine import Incident, InstanceEvent, InstanceNotRunnable, InstanceStatus, fire_due_timers
+from engine import (
+    Definitions,
+    Engine,
+    Incident,
+    InstanceEvent,
+    InstanceNotRunnable,
+    InstanceStatus,
+    RetryPolicy,
+    ScriptRegistry,
+    Timer,
+    fire_due_timers,
+)
+
 from tests.conftest import ENGINE_DATA
 
 
@@ -66,8 +78,6 @@ def test_failure_while_completing_a_task_rolls_the_step_back(deploy, step, engin
 
 
 def test_terminate_cancels_everything(deploy, step, engine, pending, db):
-    from engine import Timer
-
     deploy("timers.bpmn")
     instance = step(engine.start, "timer_escalation", {"department": "D1"}, "alice")
     step(engine.terminate, instance.id, "admin", "duplicate")
@@ -79,21 +89,45 @@ def test_terminate_cancels_everything(deploy, step, engine, pending, db):
         step(engine.terminate, instance.id, "admin", "again")
 
 
-def test_failing_timer_step_becomes_an_incident_and_retry_fires_it(deploy, step, engine, pending, db):
+def events_of(db, instance_id, kind):
+    with db.read() as session:
+        return session.scalars(
+            select(InstanceEvent).where(InstanceEvent.instance_id == instance_id, InstanceEvent.kind == kind)
+        ).all()
+
+
+def test_failing_timer_is_retried_with_backoff_then_becomes_an_incident(deploy, step, db, pending):
     failing = (ENGINE_DATA / "timers.bpmn").read_bytes().replace(b"reminded = True", b"reminded = 1 / flag")
-    deploy(("timers.bpmn", failing))
+    engine = Engine(Definitions(), ScriptRegistry(), timer_retry=RetryPolicy(3, timedelta(seconds=30), 2))
+    with db.write() as session:
+        engine.definitions.deploy(session, [("timers.bpmn", failing)])
     t0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+    def sweep_at(moment):
+        clock.move_to(moment)
+        fire_due_timers(db, engine, moment)
+
+    def reminder():
+        with db.read() as session:
+            return session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.task_spec == "reminder")).one()
+
     with time_machine.travel(t0, tick=False) as clock:
         instance = step(engine.start, "timer_escalation", {"department": "D1", "flag": 0}, "alice")
-        clock.shift(timedelta(minutes=61))
-        assert fire_due_timers(db, engine, t0 + timedelta(minutes=61)) == 1
+        due = t0 + timedelta(hours=1, seconds=1)
+        sweep_at(due)
+        assert (reminder().attempts, reminder().run_at) == (1, due + timedelta(seconds=30))
+        assert "division by zero" in reminder().last_error
+        assert step(engine.get_instance, instance.id).status is InstanceStatus.RUNNING, "not an incident yet"
+        sweep_at(due + timedelta(seconds=29))
+        assert reminder().attempts == 1, "tried again before its backoff ran out"
+        sweep_at(due + timedelta(seconds=30))
+        assert (reminder().attempts, reminder().run_at) == (2, due + timedelta(seconds=90))
+        sweep_at(due + timedelta(seconds=90))
         assert step(engine.get_instance, instance.id).status is InstanceStatus.ERROR
         assert incidents(db, instance.id)[0].action == "timer"
-        assert fire_due_timers(db, engine, t0 + timedelta(minutes=62)) == 0, "errored instances are not swept"
+        sweep_at(due + timedelta(hours=2))
+        assert len(events_of(db, instance.id, "timer_failed")) == 2 and len(incidents(db, instance.id)) == 1
         step(engine.retry, instance.id, "admin", {"flag": 2})
         assert step(engine.get_instance, instance.id).status is InstanceStatus.RUNNING
-    with db.read() as session:
-        fired = session.scalars(
-            select(InstanceEvent).where(InstanceEvent.instance_id == instance.id, InstanceEvent.kind == "timer_fired")
-        ).all()
-    assert len(fired) == 1
+        assert set(pending(instance.id)) == {"work"}
+    assert len(events_of(db, instance.id, "timer_fired")) == 1
