@@ -1,8 +1,8 @@
-"""Engine tables: deployed definitions, instances and their projections.
+"""Engine tables: deployed definitions, instances, their projections, and scheduler bookkeeping.
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 09:03:09.888787
+Create Date: 2026-11-25 09:13:03.674048
 """
 from alembic import op
 import sqlalchemy as sa
@@ -26,6 +26,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_definition_file')),
     sa.UniqueConstraint('sha256', name=op.f('uq_definition_file_sha256'))
     )
+    op.create_table('job_run',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('job_id', sa.String(length=64), nullable=False),
+    sa.Column('period', sa.String(length=32), nullable=False),
+    sa.Column('worker_id', sa.String(length=255), nullable=False),
+    sa.Column('started_at', UTCDateTime(), nullable=False),
+    sa.Column('finished_at', UTCDateTime(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_run')),
+    sa.UniqueConstraint('job_id', 'period', name='uq_job_run_job_period')
+    )
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('channel', sa.String(length=32), nullable=False),
+    sa.Column('recipient', sa.String(length=255), nullable=False),
+    sa.Column('subject', sa.String(length=255), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=True),
+    sa.Column('created_at', UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', UTCDateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('sent_at', UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_pending', ['sent_at', 'next_attempt_at'], unique=False)
+
     op.create_table('process_version',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('process_key', sa.String(length=255), nullable=False),
@@ -37,6 +65,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_process_version')),
     sa.UniqueConstraint('process_key', 'version', name='uq_process_version_key_version')
     )
+    op.create_table('worker',
+    sa.Column('id', sa.String(length=255), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('hostname', sa.String(length=255), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', UTCDateTime(), nullable=False),
+    sa.Column('heartbeat_at', UTCDateTime(), nullable=False),
+    sa.Column('stopped_at', UTCDateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_worker'))
+    )
+    with op.batch_alter_table('worker', schema=None) as batch_op:
+        batch_op.create_index('ix_worker_heartbeat', ['heartbeat_at'], unique=False)
+
     op.create_table('definition_symbol',
     sa.Column('file_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('symbol', sa.String(length=255), nullable=False),
@@ -199,5 +240,14 @@ def downgrade() -> None:
         batch_op.drop_index('ix_definition_symbol_symbol')
 
     op.drop_table('definition_symbol')
+    with op.batch_alter_table('worker', schema=None) as batch_op:
+        batch_op.drop_index('ix_worker_heartbeat')
+
+    op.drop_table('worker')
     op.drop_table('process_version')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_pending')
+
+    op.drop_table('outbox')
+    op.drop_table('job_run')
     op.drop_table('definition_file')
