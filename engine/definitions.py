@@ -200,20 +200,21 @@ class Definitions:
             )
         )
 
-    def specs(self, version: ProcessVersion) -> ProcessSpecs:
+    def specs(self, session: Session, version_id: int) -> ProcessSpecs:
         """Parsed specs of a version, from the cache or parsed once from its stored files."""
         with self._lock:
-            cached = self._cache.get(version.id)
+            cached = self._cache.get(version_id)
             if cached is not None:
-                self._cache.move_to_end(version.id)
+                self._cache.move_to_end(version_id)
                 return cached
+        version = session.get(ProcessVersion, version_id)
         parser = SpiffBpmnParser()  # validated when deployed
         problems = _add_to_parser(parser, [parse_definition(f.name, f.content, len(f.content)) for f in version.files])
         if problems:
             raise DefinitionError(problems)
         specs = ProcessSpecs(parser.get_spec(version.process_key), parser.get_subprocess_specs(version.process_key))
         with self._lock:
-            self._cache[version.id] = specs
+            self._cache[version_id] = specs
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return specs

@@ -102,9 +102,7 @@ class ProcessVersion(Base):
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(255))
 
-    files: Mapped[list[DefinitionFile]] = relationship(
-        secondary="process_version_file", order_by=DefinitionFile.name, lazy="selectin"
-    )
+    files: Mapped[list[DefinitionFile]] = relationship(secondary="process_version_file", order_by=DefinitionFile.name)
 
 
 class ProcessInstance(Base):
@@ -126,7 +124,7 @@ class ProcessInstance(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    version: Mapped[ProcessVersion] = relationship()  # loaded on demand: steps use the spec cache
 
     # Compare-and-set: every flush does UPDATE ... WHERE revision = <loaded revision>.
     __mapper_args__ = {"version_id_col": revision}

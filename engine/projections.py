@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, insert, or_, update
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
@@ -121,69 +121,74 @@ def plan_changes(workflow: BpmnWorkflow, before: Snapshot, after: Snapshot, comp
     return plan
 
 
+# Statements are built once: building one costs several times more than executing it.
+_TASKS, _TIMERS, _WAITS = HumanTask.__table__, Timer.__table__, MessageWait.__table__
+_INSERT_TASKS, _INSERT_TIMERS, _INSERT_WAITS = insert(_TASKS), insert(_TIMERS), insert(_WAITS)
+_CLOSE_TASK = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"), or_(*(_TASKS.c.status == s for s in PENDING_TASK_STATUSES)))
+    .values(status=bindparam("new_status"), completed_at=bindparam("at"), completed_by=bindparam("by"))
+)
+_DELETE_TIMER = delete(_TIMERS).where(_TIMERS.c.instance_id == bindparam("iid"), _TIMERS.c.task_id == bindparam("tid"))
+_DELETE_WAIT = delete(_WAITS).where(_WAITS.c.instance_id == bindparam("iid"), _WAITS.c.task_id == bindparam("tid"))
+
+
 def write_changes(
     session: Session, instance: ProcessInstance, plan: Plan, now: datetime, actor: str | None
-) -> list[HumanTask]:
+) -> list[dict[str, Any]]:
     """Write a plan into the projection tables; returns the task rows it created."""
-    if plan.completed_task_id:
-        _close_tasks(session, [plan.completed_task_id], TaskStatus.COMPLETED, now, actor)
-    if plan.cancelled_task_ids:
-        _close_tasks(session, plan.cancelled_task_ids, TaskStatus.CANCELLED, now, actor)
+    conn = session.connection()
+    closed = [{"task_id": plan.completed_task_id, "new_status": TaskStatus.COMPLETED, "at": now, "by": actor}] if plan.completed_task_id else []
+    closed += [{"task_id": tid, "new_status": TaskStatus.CANCELLED, "at": now, "by": None} for tid in plan.cancelled_task_ids]
+    if closed:
+        conn.execute(_CLOSE_TASK, closed)
     rows = [_task_row(instance, task, props, now) for task, props in plan.new_tasks]
-    session.add_all(rows)
+    if rows:
+        conn.execute(_INSERT_TASKS, rows)
     if plan.removed_timer_ids:
-        session.execute(delete(Timer).where(Timer.instance_id == instance.id, Timer.task_id.in_(plan.removed_timer_ids)))
-    session.add_all(
-        Timer(
-            instance_id=instance.id,
-            task_id=str(task.id),
-            task_spec=task.task_spec.bpmn_id or task.task_spec.name,
-            name=task.task_spec.event_definition.name or task.task_spec.bpmn_name,
-            due_at=due,
-            run_at=due,
-            attempts=0,
-        )
-        for task, due in plan.new_timers
-    )
+        conn.execute(_DELETE_TIMER, [{"iid": instance.id, "tid": tid} for tid in plan.removed_timer_ids])
+    if plan.new_timers:
+        conn.execute(_INSERT_TIMERS, [_timer_row(instance, task, due) for task, due in plan.new_timers])
     if plan.removed_message_ids:
-        session.execute(
-            delete(MessageWait).where(MessageWait.instance_id == instance.id, MessageWait.task_id.in_(plan.removed_message_ids))
+        conn.execute(_DELETE_WAIT, [{"iid": instance.id, "tid": tid} for tid in plan.removed_message_ids])
+    if plan.new_messages:
+        conn.execute(
+            _INSERT_WAITS,
+            [{"instance_id": instance.id, "task_id": tid, "message_name": name, "business_key": instance.business_key}
+             for tid, name in plan.new_messages],
         )
-    session.add_all(
-        MessageWait(instance_id=instance.id, task_id=tid, message_name=name, business_key=instance.business_key)
-        for tid, name in plan.new_messages
-    )
     return rows
 
 
-def _task_row(instance: ProcessInstance, task: Task, props: dict[str, Any], now: datetime) -> HumanTask:
+def _task_row(instance: ProcessInstance, task: Task, props: dict[str, Any], now: datetime) -> dict[str, Any]:
     spec = task.task_spec
-    return HumanTask(
-        id=str(task.id),
-        instance_id=instance.id,
-        process_key=instance.process_key,
-        task_spec=spec.bpmn_id or spec.name,
-        title=spec.bpmn_name or spec.bpmn_id or spec.name,
-        lane=spec.lane,
-        form=props["form"],
-        department=props["department"],
-        assignee=props["assignee"],
-        status=TaskStatus.OPEN,
-        due_at=props["due"],
-        created_at=now,
-    )
+    return {
+        "id": str(task.id),
+        "instance_id": instance.id,
+        "process_key": instance.process_key,
+        "task_spec": spec.bpmn_id or spec.name,
+        "title": spec.bpmn_name or spec.bpmn_id or spec.name,
+        "lane": spec.lane,
+        "form": props["form"],
+        "department": props["department"],
+        "assignee": props["assignee"],
+        "status": TaskStatus.OPEN,
+        "due_at": props["due"],
+        "created_at": now,
+    }
 
 
-def _close_tasks(session: Session, task_ids: list[str], status: TaskStatus, now: datetime, actor: str | None) -> None:
-    values: dict[str, Any] = {"status": status, "completed_at": now}
-    if status is TaskStatus.COMPLETED:
-        values["completed_by"] = actor
-    session.execute(
-        update(HumanTask)
-        .where(HumanTask.id.in_(task_ids), HumanTask.status.in_(PENDING_TASK_STATUSES))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+def _timer_row(instance: ProcessInstance, task: Task, due: datetime) -> dict[str, Any]:
+    spec = task.task_spec
+    return {
+        "instance_id": instance.id,
+        "task_id": str(task.id),
+        "task_spec": spec.bpmn_id or spec.name,
+        "name": spec.event_definition.name or spec.bpmn_name,
+        "due_at": due,
+        "run_at": due,
+        "attempts": 0,
+    }
 
 
 def clear(session: Session, instance_id: int, now: datetime, actor: str | None) -> list[str]:

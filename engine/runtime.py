@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -58,6 +59,16 @@ log = logging.getLogger(__name__)
 
 MESSAGE_KEYS = frozenset({"business_key", "instance_id"})
 
+# Built once: on the hot path, building a statement costs more than executing it.
+_INSTANCES = ProcessInstance.__table__
+_SAVE_INSTANCE = (
+    update(_INSTANCES)
+    .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.revision == bindparam("expected"))
+    .values({c: bindparam(c) for c in ("state", "status", "updated_at", "ended_at", "revision")})
+)
+_SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
+_LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
+
 
 @dataclass(frozen=True)
 class Step:
@@ -70,6 +81,16 @@ class Step:
 
     def as_dict(self) -> dict[str, Any]:
         return {"action": self.action, "task_id": self.task_id, "data": self.data}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running a step produced: the state to store and the projection changes to write."""
+
+    plan: projections.Plan
+    state: str
+    status: InstanceStatus
+    thrown: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -121,20 +142,31 @@ class Engine:
         data = self._checked_data(data)
         process = self.definitions.get_version(session, process_key, version)
         instance = ProcessInstance(
-            version=process,
+            version_id=process.id,
             process_key=process_key,
             business_key=business_key,
-            status=InstanceStatus.RUNNING,
             started_by=actor,
             created_at=now,
             updated_at=now,
         )
-        workflow = self._new_workflow(instance, data)
-        instance.state = self._encode(workflow)
+        step = Step("start", data=data)
+        workflow = self._new_workflow(session, instance, data)
+        try:
+            outcome = self._run(workflow, step)
+        except Exception as exc:  # stored as it was before the failing step, for `retry`
+            instance.state = self._encode(self._new_workflow(session, instance, data))
+            instance.status = InstanceStatus.ERROR
+            session.add(instance)
+            session.flush()
+            audit.record(session, instance, "started", now, actor, data=self.serializer.convert_data(data))
+            return self._fail(session, instance, step, exc, actor, now)
+        instance.state, instance.status = outcome.state, outcome.status
+        instance.ended_at = now if outcome.status is InstanceStatus.COMPLETED else None
         session.add(instance)
         session.flush()
-        audit.record(session, instance, "started", now, actor, data=self.serializer.convert_data(data))
-        return self._step(session, instance, workflow, Step("start", data=data), actor, now)
+        started = audit.event(instance, "started", now, actor, data=self.serializer.convert_data(data))
+        self._project(session, instance, step, outcome, actor, now, [started])
+        return instance
 
     def complete_task(
         self,
@@ -154,13 +186,14 @@ class Engine:
         data = self._checked_data(data)
         row = self._task_row(session, task_id)
         instance = self._lock(session, row.instance_id, expected_revision)
-        session.refresh(row)
+        if not _is_sqlite(session):  # read again under the row lock (SQLite's BEGIN IMMEDIATE already was)
+            session.refresh(row)
         if row.status not in PENDING_TASK_STATUSES:
             raise TaskNotOpen(task_id, row.status.value)
         if row.status is TaskStatus.CLAIMED and actor is not None and row.claimed_by != actor:
             raise TaskClaimedByOther(task_id, row.claimed_by or "")
         self._require_active(instance, "complete a task of")
-        workflow = self._load(instance)
+        workflow = self._load(session, instance)
         return self._step(session, instance, workflow, Step("complete", task_id, data), actor, now)
 
     def fire_timer(self, session: Session, timer_id: int, actor: str | None = "scheduler") -> ProcessInstance | None:
@@ -177,7 +210,7 @@ class Engine:
         timer = session.get(Timer, timer_id, populate_existing=True)
         if timer is None or instance.status not in ACTIVE_STATUSES:
             return None
-        workflow = self._load(instance)
+        workflow = self._load(session, instance)
         step = Step("timer", timer.task_id)
 
         def on_failure(exc: Exception) -> ProcessInstance:
@@ -223,7 +256,7 @@ class Engine:
             instance = self._lock(session, wait.instance_id)
             if instance.status not in ACTIVE_STATUSES:
                 continue
-            workflow = self._load(instance)
+            workflow = self._load(session, instance)
             delivered.append(self._step(session, instance, workflow, Step("message", wait.task_id, payload), actor, now))
         if not delivered:
             raise NoMessageWaiting(name, dict(keys))
@@ -246,7 +279,7 @@ class Engine:
         failed = incident.details or {}
         step = Step(failed["action"], failed.get("task_id"), self.serializer.restore_data(failed.get("data", {})), patch)
         audit.record(session, instance, "retried", now, actor, data={"incident": incident.id, "patch": patch})
-        workflow = self._load(instance)
+        workflow = self._load(session, instance)
         return self._step(session, instance, workflow, step, actor, now)
 
     def terminate(self, session: Session, instance_id: int, actor: str | None, reason: str) -> ProcessInstance:
@@ -280,9 +313,9 @@ class Engine:
             raise UnknownInstance(instance_id)
         return instance
 
-    def load_workflow(self, instance: ProcessInstance) -> BpmnWorkflow:
+    def load_workflow(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         """The live workflow of an instance, for inspection (nothing is saved)."""
-        return self._load(instance)
+        return self._load(session, instance)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -296,31 +329,51 @@ class Engine:
         now: datetime,
         on_failure: Callable[[Exception], ProcessInstance] | None = None,
     ) -> ProcessInstance:
-        before = projections.take_snapshot(workflow)
+        """Run a step on a loaded, locked instance and persist it; a failing run goes to `on_failure`."""
         try:
-            self._apply(workflow, step)
-            workflow.do_engine_steps(will_complete_task=_patcher(step.patch))
-            after = projections.take_snapshot(workflow)
-            completed = step.task_id if step.action == "complete" else None
-            plan = projections.plan_changes(workflow, before, after, completed)
-            state = self._encode(workflow)
-            thrown = [self.serializer.convert_data({"name": e.event_definition.name, "payload": e.payload}) for e in workflow.get_events()]
+            outcome = self._run(workflow, step)
         except TaskNotOpen:  # the caller's mistake, not the process's
             raise
         except Exception as exc:  # scripts and SpiffWorkflow may raise anything
             if on_failure is not None:
                 return on_failure(exc)
             return self._fail(session, instance, step, exc, actor, now)
-
-        instance.state = state
-        instance.status = _status_of(workflow)
-        instance.updated_at = now
-        if instance.status is InstanceStatus.COMPLETED:
-            instance.ended_at = now
-        self._flush(session, instance)
-        created = projections.write_changes(session, instance, plan, now, actor)
-        self._record_step(session, instance, step, plan, created, thrown, actor, now)
+        self._save(session, instance, outcome, now)
+        self._project(session, instance, step, outcome, actor, now)
         return instance
+
+    def _run(self, workflow: BpmnWorkflow, step: Step) -> Outcome:
+        """Everything a step computes, before anything is written. May raise anything."""
+        before = projections.take_snapshot(workflow)
+        self._apply(workflow, step)
+        workflow.do_engine_steps(will_complete_task=_patcher(step.patch))
+        after = projections.take_snapshot(workflow)
+        completed = step.task_id if step.action == "complete" else None
+        return Outcome(
+            plan=projections.plan_changes(workflow, before, after, completed),
+            state=self._encode(workflow),
+            status=_status_of(workflow),
+            thrown=[
+                self.serializer.convert_data({"name": e.event_definition.name, "payload": e.payload})
+                for e in workflow.get_events()
+            ],
+        )
+
+    @staticmethod
+    def _save(session: Session, instance: ProcessInstance, outcome: Outcome, now: datetime) -> None:
+        """Compare-and-set the instance row on its revision. Raises StaleRevision."""
+        values: dict[str, Any] = {
+            "state": outcome.state,
+            "status": outcome.status,
+            "updated_at": now,
+            "ended_at": now if outcome.status is InstanceStatus.COMPLETED else instance.ended_at,
+            "revision": instance.revision + 1,
+        }
+        result = session.connection().execute(_SAVE_INSTANCE, {"iid": instance.id, "expected": instance.revision, **values})
+        if result.rowcount != 1:
+            raise StaleRevision(instance.id, instance.revision)
+        for key, value in values.items():
+            set_committed_value(instance, key, value)
 
     def _apply(self, workflow: BpmnWorkflow, step: Step) -> None:
         if step.action == "start":
@@ -340,21 +393,35 @@ class Engine:
         else:
             raise ValueError(f"unknown step action {step.action!r}")
 
-    def _record_step(self, session, instance, step, plan, created, thrown, actor, now) -> None:
+    def _project(
+        self,
+        session: Session,
+        instance: ProcessInstance,
+        step: Step,
+        outcome: Outcome,
+        actor: str | None,
+        now: datetime,
+        events: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Write the step's projection changes and its audit events."""
+        created = projections.write_changes(session, instance, outcome.plan, now, actor)
         kind = {"start": "steps_run", "complete": "task_completed", "timer": "timer_fired", "message": "message_received"}
-        def record(kind_: str, **kwargs: Any) -> None:
-            audit.record(session, instance, kind_, now, actor, **kwargs)
+        events = list(events or [])
 
-        record(kind[step.action], task_id=step.task_id, data=self.serializer.convert_data(step.data) or None)
-        for task_id in plan.cancelled_task_ids:
-            record("task_cancelled", task_id=task_id)
+        def add(kind_: str, **fields: Any) -> None:
+            events.append(audit.event(instance, kind_, now, actor, **fields))
+
+        add(kind[step.action], task_id=step.task_id, data=self.serializer.convert_data(step.data) or None)
+        for task_id in outcome.plan.cancelled_task_ids:
+            add("task_cancelled", task_id=task_id)
         for row in created:
-            record("task_created", task_id=row.id, task_spec=row.task_spec,
-                   data={"lane": row.lane, "department": row.department, "assignee": row.assignee})
-        for event in thrown:
-            record("message_sent", data=event)
-        if instance.status is InstanceStatus.COMPLETED:
-            record("completed")
+            add("task_created", task_id=row["id"], task_spec=row["task_spec"],
+                data={"lane": row["lane"], "department": row["department"], "assignee": row["assignee"]})
+        for thrown in outcome.thrown:
+            add("message_sent", data=thrown)
+        if outcome.status is InstanceStatus.COMPLETED:
+            add("completed")
+        audit.write(session, events)
 
     def _fail(self, session: Session, instance: ProcessInstance, step: Step, exc: Exception, actor, now) -> ProcessInstance:
         """Leave the state as it was before the step; mark the instance failed with an incident."""
@@ -376,15 +443,15 @@ class Engine:
                      data={"action": step.action, "error": message})
         return instance
 
-    def _new_workflow(self, instance: ProcessInstance, data: Mapping[str, Any]) -> BpmnWorkflow:
-        specs = self.definitions.specs(instance.version)
+    def _new_workflow(self, session: Session, instance: ProcessInstance, data: Mapping[str, Any]) -> BpmnWorkflow:
+        specs = self.definitions.specs(session, instance.version_id)
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
         return workflow
 
-    def _load(self, instance: ProcessInstance) -> BpmnWorkflow:
-        specs = self.definitions.specs(instance.version)
+    def _load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
+        specs = self.definitions.specs(session, instance.version_id)
         workflow = self.serializer.from_state(json.loads(instance.state), specs.spec, specs.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow
@@ -393,10 +460,8 @@ class Engine:
         return json.dumps(self.serializer.to_state(workflow), separators=(",", ":"), ensure_ascii=False)
 
     def _lock(self, session: Session, instance_id: int, expected_revision: int | None = None) -> ProcessInstance:
-        query = select(ProcessInstance).where(ProcessInstance.id == instance_id).execution_options(populate_existing=True)
-        if session.get_bind().dialect.name != "sqlite":
-            query = query.with_for_update(of=ProcessInstance)
-        instance = session.scalars(query).first()
+        query = _SELECT_INSTANCE if _is_sqlite(session) else _LOCK_INSTANCE
+        instance = session.scalars(query, {"iid": instance_id}, execution_options={"populate_existing": True}).first()
         if instance is None:
             raise UnknownInstance(instance_id)
         if expected_revision is not None and instance.revision != expected_revision:
@@ -449,6 +514,10 @@ class Engine:
         except (TypeError, ValueError) as exc:
             raise InvalidData({"data": [f"cannot be stored: {exc}"]}) from None
         return dict(data)
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _patcher(patch: dict[str, Any]) -> Callable[[Any], None] | None:

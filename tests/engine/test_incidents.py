@@ -53,7 +53,7 @@ def test_retry_after_fix(deploy, step, engine, pending, db):
     [incident] = incidents(db, instance.id)
     assert incident.resolved_by == "admin"
     with db.read() as session:
-        workflow = engine.load_workflow(engine.get_instance(session, instance.id))
+        workflow = engine.load_workflow(session, engine.get_instance(session, instance.id))
         assert workflow.get_next_task(spec_name="show_result").data["result"] == 25
     with pytest.raises(InstanceNotRunnable):
         step(engine.retry, instance.id, "admin")

@@ -20,16 +20,10 @@ def clock():
         yield traveller
 
 
-def data_of(db, engine, instance_id):
-    with db.read() as session:
-        instance = engine.get_instance(session, instance_id)
-        return engine.load_workflow(instance).data, instance.status
-
-
 def last_task_data(db, engine, instance_id):
     """Data of the most recently completed task (the workflow's end state)."""
     with db.read() as session:
-        workflow = engine.load_workflow(engine.get_instance(session, instance_id))
+        workflow = engine.load_workflow(session, engine.get_instance(session, instance_id))
         return workflow.last_task.data
 
 

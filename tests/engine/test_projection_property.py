@@ -45,7 +45,7 @@ def expected_projections(engine, session):
     for instance in session.scalars(select(ProcessInstance)):
         if instance.status is InstanceStatus.TERMINATED:
             continue
-        workflow = engine.load_workflow(instance)
+        workflow = engine.load_workflow(session, instance)
         ready |= {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         for task in workflow.event_manager.tasks.values():
             definition = task.task_spec.event_definition
