@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -54,6 +54,7 @@ from .models import (
 )
 from .scripting import ScriptRegistry, create_script_engine
 from .serializer import StateSerializer
+from .warm import WarmWorkflow, WarmWorkflows
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ _SAVE_INSTANCE = (
 )
 _SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
 _LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
+_TASKS = HumanTask.__table__
+_SELECT_TASK = select(_TASKS.c.instance_id, _TASKS.c.status, _TASKS.c.claimed_by).where(_TASKS.c.id == bindparam("tid"))
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class Outcome:
     state: str
     status: InstanceStatus
     thrown: list[dict[str, Any]]
+    after: projections.Snapshot
 
 
 @dataclass(frozen=True)
@@ -118,9 +122,11 @@ class Engine:
         script_time_limit: float = 1.0,
         serializer: StateSerializer | None = None,
         timer_retry: RetryPolicy = RetryPolicy(),
+        warm_workflows: int = 1024,
     ):
         self.definitions = definitions
         self.timer_retry = timer_retry
+        self._warm = WarmWorkflows(warm_workflows)
         self.serializer = serializer or StateSerializer()
         self.script_engine = create_script_engine(scripts, script_time_limit)
         self.clock = clock
@@ -152,7 +158,7 @@ class Engine:
         step = Step("start", data=data)
         workflow = self._new_workflow(session, instance, data)
         try:
-            outcome = self._run(workflow, step)
+            outcome = self._run(workflow, projections.take_snapshot(workflow), step)
         except Exception as exc:  # stored as it was before the failing step, for `retry`
             instance.state = self._encode(self._new_workflow(session, instance, data))
             instance.status = InstanceStatus.ERROR
@@ -166,6 +172,7 @@ class Engine:
         session.flush()
         started = audit.event(instance, "started", now, actor, data=self.serializer.convert_data(data))
         self._project(session, instance, step, outcome, actor, now, [started])
+        self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
         return instance
 
     def complete_task(
@@ -187,14 +194,13 @@ class Engine:
         row = self._task_row(session, task_id)
         instance = self._lock(session, row.instance_id, expected_revision)
         if not _is_sqlite(session):  # read again under the row lock (SQLite's BEGIN IMMEDIATE already was)
-            session.refresh(row)
+            row = self._task_row(session, task_id)
         if row.status not in PENDING_TASK_STATUSES:
             raise TaskNotOpen(task_id, row.status.value)
         if row.status is TaskStatus.CLAIMED and actor is not None and row.claimed_by != actor:
             raise TaskClaimedByOther(task_id, row.claimed_by or "")
         self._require_active(instance, "complete a task of")
-        workflow = self._load(session, instance)
-        return self._step(session, instance, workflow, Step("complete", task_id, data), actor, now)
+        return self._step(session, instance, self._load_for_step(session, instance), Step("complete", task_id, data), actor, now)
 
     def fire_timer(self, session: Session, timer_id: int, actor: str | None = "scheduler") -> ProcessInstance | None:
         """Fire one due timer. Returns None when the timer is gone or its instance is not active.
@@ -210,7 +216,7 @@ class Engine:
         timer = session.get(Timer, timer_id, populate_existing=True)
         if timer is None or instance.status not in ACTIVE_STATUSES:
             return None
-        workflow = self._load(session, instance)
+        loaded = self._load_for_step(session, instance)
         step = Step("timer", timer.task_id)
 
         def on_failure(exc: Exception) -> ProcessInstance:
@@ -225,7 +231,7 @@ class Engine:
                          data={"attempt": timer.attempts, "error": message, "next_try": timer.run_at.isoformat()})
             return instance
 
-        return self._step(session, instance, workflow, step, actor, now, on_failure)
+        return self._step(session, instance, loaded, step, actor, now, on_failure)
 
     def correlate_message(
         self,
@@ -256,8 +262,8 @@ class Engine:
             instance = self._lock(session, wait.instance_id)
             if instance.status not in ACTIVE_STATUSES:
                 continue
-            workflow = self._load(session, instance)
-            delivered.append(self._step(session, instance, workflow, Step("message", wait.task_id, payload), actor, now))
+            step = Step("message", wait.task_id, payload)
+            delivered.append(self._step(session, instance, self._load_for_step(session, instance), step, actor, now))
         if not delivered:
             raise NoMessageWaiting(name, dict(keys))
         return delivered
@@ -279,8 +285,7 @@ class Engine:
         failed = incident.details or {}
         step = Step(failed["action"], failed.get("task_id"), self.serializer.restore_data(failed.get("data", {})), patch)
         audit.record(session, instance, "retried", now, actor, data={"incident": incident.id, "patch": patch})
-        workflow = self._load(session, instance)
-        return self._step(session, instance, workflow, step, actor, now)
+        return self._step(session, instance, self._load_for_step(session, instance), step, actor, now)
 
     def terminate(self, session: Session, instance_id: int, actor: str | None, reason: str) -> ProcessInstance:
         """Stop an active or failed instance for good; pending tasks are cancelled."""
@@ -323,15 +328,16 @@ class Engine:
         self,
         session: Session,
         instance: ProcessInstance,
-        workflow: BpmnWorkflow,
+        loaded: tuple[BpmnWorkflow, projections.Snapshot],
         step: Step,
         actor: str | None,
         now: datetime,
         on_failure: Callable[[Exception], ProcessInstance] | None = None,
     ) -> ProcessInstance:
         """Run a step on a loaded, locked instance and persist it; a failing run goes to `on_failure`."""
+        workflow, before = loaded
         try:
-            outcome = self._run(workflow, step)
+            outcome = self._run(workflow, before, step)
         except TaskNotOpen:  # the caller's mistake, not the process's
             raise
         except Exception as exc:  # scripts and SpiffWorkflow may raise anything
@@ -340,11 +346,11 @@ class Engine:
             return self._fail(session, instance, step, exc, actor, now)
         self._save(session, instance, outcome, now)
         self._project(session, instance, step, outcome, actor, now)
+        self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
         return instance
 
-    def _run(self, workflow: BpmnWorkflow, step: Step) -> Outcome:
+    def _run(self, workflow: BpmnWorkflow, before: projections.Snapshot, step: Step) -> Outcome:
         """Everything a step computes, before anything is written. May raise anything."""
-        before = projections.take_snapshot(workflow)
         self._apply(workflow, step)
         workflow.do_engine_steps(will_complete_task=_patcher(step.patch))
         after = projections.take_snapshot(workflow)
@@ -357,6 +363,7 @@ class Engine:
                 self.serializer.convert_data({"name": e.event_definition.name, "payload": e.payload})
                 for e in workflow.get_events()
             ],
+            after=after,
         )
 
     @staticmethod
@@ -450,6 +457,14 @@ class Engine:
             task.data.update(data)
         return workflow
 
+    def _load_for_step(self, session: Session, instance: ProcessInstance) -> tuple[BpmnWorkflow, projections.Snapshot]:
+        """The instance's live workflow and its snapshot: warm from the last step, or deserialized."""
+        warm = self._warm.take(instance.id, instance.state)
+        if warm is not None:
+            return warm.workflow, warm.snapshot
+        workflow = self._load(session, instance)
+        return workflow, projections.take_snapshot(workflow)
+
     def _load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         specs = self.definitions.specs(session, instance.version_id)
         workflow = self.serializer.from_state(json.loads(instance.state), specs.spec, specs.subprocess_specs)
@@ -476,8 +491,9 @@ class Engine:
             raise StaleRevision(instance.id) from None
 
     @staticmethod
-    def _task_row(session: Session, task_id: str) -> HumanTask:
-        row = session.get(HumanTask, task_id)
+    def _task_row(session: Session, task_id: str) -> Row:
+        """The task's instance, status and claimant. Raises UnknownTask."""
+        row = session.execute(_SELECT_TASK, {"tid": task_id}).first()
         if row is None:
             raise UnknownTask(task_id)
         return row
