@@ -467,12 +467,12 @@ class Engine:
 
     def _load(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         specs = self.definitions.specs(session, instance.version_id)
-        workflow = self.serializer.from_state(json.loads(instance.state), specs.spec, specs.subprocess_specs)
+        workflow = self.serializer.decode(instance.state, specs.spec, specs.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow
 
     def _encode(self, workflow: BpmnWorkflow) -> str:
-        return json.dumps(self.serializer.to_state(workflow), separators=(",", ":"), ensure_ascii=False)
+        return self.serializer.encode(workflow)
 
     def _lock(self, session: Session, instance_id: int, expected_revision: int | None = None) -> ProcessInstance:
         query = _SELECT_INSTANCE if _is_sqlite(session) else _LOCK_INSTANCE

@@ -194,6 +194,15 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         copy_locations(assign, node)
         return self.visit_Assign(assign)
 
+    def visit_While(self, node: ast.While) -> Any:
+        """`while True: pass` on one line compiles to a jump onto itself, which CPython never
+        reports to a tracer; loading a name first gives every loop a traced backward jump."""
+        node = self.node_contents_visit(node)
+        mark = ast.Expr(ast.Name("_getiter_", ast.Load()))
+        copy_locations(mark, node)
+        node.body.insert(0, mark)
+        return node
+
     def visit_Try(self, node: ast.Try) -> Any:
         if node.finalbody:
             self.error(node, "finally clauses are not allowed")

@@ -10,8 +10,10 @@ state to the current format, one small documented function per step.
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,6 +33,7 @@ CURRENT_FORMAT = 1
 
 # format -> function lifting a stored state of that format to format + 1 (in place).
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], None]] = {}
+_SPIFF_TYPES = (UUID, datetime, timedelta)  # SpiffWorkflow registers these itself
 
 
 class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -52,49 +55,74 @@ class _StateOnlyWorkflowConverter(BpmnWorkflowConverter):
         return workflow
 
 
+class _Parts(threading.local):
+    """SpiffWorkflow's registry switches a flag on itself while encoding, so each thread gets its own."""
+
+    generation = -1
+    registry: Any = None
+    spiff: BpmnWorkflowSerializer | None = None
+
+
 class StateSerializer:
-    """Turns live workflows into state dicts and back, given the spec to attach.
+    """Turns live workflows into stored state (JSON text, no spec) and back.
 
     Extra data types that scripts may put into task data are registered with
     `register_type`, which refuses a type registered twice.
     """
 
     def __init__(self) -> None:
-        config = dict(SPIFF_CONFIG)
-        config[BpmnWorkflow] = _StateOnlyWorkflowConverter
-        self._registry = BpmnWorkflowSerializer.configure(config)
-        self._spiff = BpmnWorkflowSerializer(self._registry)
+        self._types: dict[type, tuple[Callable, Callable]] = {}
+        self._generation = 0
+        self._parts = _Parts()
         self.register_type(Decimal, lambda v: {"value": str(v)}, lambda v: Decimal(v["value"]))
         self.register_type(date, lambda v: {"value": v.isoformat()}, lambda v: date.fromisoformat(v["value"]))
 
     def register_type(self, cls: type, to_dict: Callable, from_dict: Callable) -> None:
-        if cls in self._registry.typenames:
+        if cls in self._types or cls in _SPIFF_TYPES:
             raise DuplicateRegistration("serializer type", cls.__name__)
-        self._registry.register(cls, to_dict, from_dict)
+        self._types[cls] = (to_dict, from_dict)
+        self._generation += 1
 
-    def to_state(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        state = self._registry.convert(workflow)
-        state[SPIFF_VERSION_KEY] = self._spiff.VERSION
-        state[FORMAT_KEY] = CURRENT_FORMAT
-        return state
+    def _local(self) -> _Parts:
+        parts = self._parts
+        if parts.generation != self._generation:
+            config = dict(SPIFF_CONFIG)
+            config[BpmnWorkflow] = _StateOnlyWorkflowConverter
+            parts.registry = BpmnWorkflowSerializer.configure(config)
+            for cls, (to_dict, from_dict) in self._types.items():
+                parts.registry.register(cls, to_dict, from_dict)
+            parts.spiff = BpmnWorkflowSerializer(parts.registry)
+            parts.generation = self._generation
+        return parts
+
+    def encode(self, workflow: BpmnWorkflow) -> str:
+        """The workflow's state as compact JSON text, stamped with its format version."""
+        parts = self._local()
+        parts.registry._encoder_mode = True  # what serialize_json does: convert lazily while dumping
+        try:
+            state = parts.registry.convert(workflow)
+            state[SPIFF_VERSION_KEY] = parts.spiff.VERSION
+            state[FORMAT_KEY] = CURRENT_FORMAT
+            return json.dumps(state, cls=parts.spiff._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+        finally:
+            parts.registry._encoder_mode = False
+
+    def decode(self, text: str, spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]) -> BpmnWorkflow:
+        return self.from_state(json.loads(text), spec, subprocess_specs)
 
     def from_state(
         self, state: dict[str, Any], spec: BpmnProcessSpec, subprocess_specs: dict[str, BpmnProcessSpec]
     ) -> BpmnWorkflow:
-        """Rebuild a workflow from stored state; the dict is consumed (pass a fresh copy)."""
+        """Rebuild a workflow from a stored state dict; the dict is consumed."""
         migrate(state)
-        return self._registry.restore(state, spec=spec, subprocess_specs=subprocess_specs)
-
-    def full_json(self, workflow: BpmnWorkflow) -> str:
-        """SpiffWorkflow's stock serialization, spec included (what the benchmark compares to)."""
-        return self._spiff.serialize_json(workflow)
+        return self._local().registry.restore(state, spec=spec, subprocess_specs=subprocess_specs)
 
     def convert_data(self, data: Any) -> Any:
         """Task data as JSON-ready values, with registered types encoded."""
-        return self._registry.convert(data)
+        return self._local().registry.convert(data)
 
     def restore_data(self, data: Any) -> Any:
-        return self._registry.restore(data)
+        return self._local().registry.restore(data)
 
 
 def migrate(state: dict[str, Any]) -> None:
