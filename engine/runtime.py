@@ -28,10 +28,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, claims, projections
+from . import audit, claims, effects, projections
+from .effects import Effect
 from .db import utcnow
 from .definitions import Definitions
 from .errors import (
+    DuplicateRegistration,
     InstanceNotRunnable,
     InvalidData,
     NoMessageWaiting,
@@ -95,6 +97,25 @@ class Outcome:
     status: InstanceStatus
     thrown: list[dict[str, Any]]
     after: projections.Snapshot
+    effects: list[Effect]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What a saved step did, as handed to the host's step listeners."""
+
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    action: str  # start | complete | timer | message
+    task_id: str | None
+    data: dict[str, Any]
+    actor: str | None
+    at: datetime
+    effects: list[Effect]
+    created_tasks: list[dict[str, Any]]
+
+
+StepListener = Callable[[Session, StepReport], None]
 
 
 @dataclass(frozen=True)
@@ -127,9 +148,20 @@ class Engine:
         self.definitions = definitions
         self.timer_retry = timer_retry
         self._warm = WarmWorkflows(warm_workflows)
+        self._listeners: list[StepListener] = []
         self.serializer = serializer or StateSerializer()
         self.script_engine = create_script_engine(scripts, script_time_limit)
         self.clock = clock
+
+    def add_step_listener(self, listener: StepListener) -> None:
+        """Call `listener(session, report)` after every saved step, inside its transaction.
+
+        Listeners keep host records (e.g. a domain row's status) in step with the process;
+        an exception from one rolls the whole transaction back.
+        """
+        if listener in self._listeners:
+            raise DuplicateRegistration("step listener", getattr(listener, "__name__", repr(listener)))
+        self._listeners.append(listener)
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -171,7 +203,7 @@ class Engine:
         session.add(instance)
         session.flush()
         started = audit.event(instance, "started", now, actor, data=self.serializer.convert_data(data))
-        self._project(session, instance, step, outcome, actor, now, [started])
+        self._project(session, instance, workflow, step, outcome, actor, now, [started])
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
         return instance
 
@@ -345,18 +377,20 @@ class Engine:
                 return on_failure(exc)
             return self._fail(session, instance, step, exc, actor, now)
         self._save(session, instance, outcome, now)
-        self._project(session, instance, step, outcome, actor, now)
+        self._project(session, instance, workflow, step, outcome, actor, now)
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
         return instance
 
     def _run(self, workflow: BpmnWorkflow, before: projections.Snapshot, step: Step) -> Outcome:
         """Everything a step computes, before anything is written. May raise anything."""
-        self._apply(workflow, step)
-        workflow.do_engine_steps(will_complete_task=_patcher(step.patch))
-        after = projections.take_snapshot(workflow)
-        completed = step.task_id if step.action == "complete" else None
+        with effects.collecting() as emitted:
+            self._apply(workflow, step)
+            workflow.do_engine_steps(will_complete_task=_before_task(step.patch))
+            after = projections.take_snapshot(workflow)
+            completed = step.task_id if step.action == "complete" else None
+            plan = projections.plan_changes(workflow, before, after, completed)
         return Outcome(
-            plan=projections.plan_changes(workflow, before, after, completed),
+            plan=plan,
             state=self._encode(workflow),
             status=_status_of(workflow),
             thrown=[
@@ -364,6 +398,7 @@ class Engine:
                 for e in workflow.get_events()
             ],
             after=after,
+            effects=list(emitted),
         )
 
     @staticmethod
@@ -389,6 +424,7 @@ class Engine:
         elif step.action == "complete":
             task = self._ready_task(workflow, step.task_id)
             task.data.update(step.data, **step.patch)
+            effects.running_task(task.task_spec.bpmn_id)
             task.run()
         elif step.action == "timer":
             workflow.refresh_timers()
@@ -404,13 +440,14 @@ class Engine:
         self,
         session: Session,
         instance: ProcessInstance,
+        workflow: BpmnWorkflow,
         step: Step,
         outcome: Outcome,
         actor: str | None,
         now: datetime,
         events: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Write the step's projection changes and its audit events."""
+        """Write the step's projection changes and audit events, then tell the step listeners."""
         created = projections.write_changes(session, instance, outcome.plan, now, actor)
         kind = {"start": "steps_run", "complete": "task_completed", "timer": "timer_fired", "message": "message_received"}
         events = list(events or [])
@@ -429,6 +466,10 @@ class Engine:
         if outcome.status is InstanceStatus.COMPLETED:
             add("completed")
         audit.write(session, events)
+        if self._listeners:
+            report = StepReport(instance, workflow, step.action, step.task_id, step.data, actor, now, outcome.effects, created)
+            for listener in self._listeners:
+                listener(session, report)
 
     def _fail(self, session: Session, instance: ProcessInstance, step: Step, exc: Exception, actor, now) -> ProcessInstance:
         """Leave the state as it was before the step; mark the instance failed with an incident."""
@@ -536,11 +577,15 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _patcher(patch: dict[str, Any]) -> Callable[[Any], None] | None:
-    """A do_engine_steps callback merging a retry's corrections into each task before it runs."""
-    if not patch:
-        return None
-    return lambda task: task.data.update(patch)
+def _before_task(patch: dict[str, Any]) -> Callable[[Any], None]:
+    """A do_engine_steps callback: names the running task for effects, applies a retry's corrections."""
+
+    def before(task: Any) -> None:
+        effects.running_task(task.task_spec.bpmn_id)
+        if patch:
+            task.data.update(patch)
+
+    return before
 
 
 def _status_of(workflow: BpmnWorkflow) -> InstanceStatus:
