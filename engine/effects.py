@@ -22,10 +22,16 @@ class Effect:
     name: str
     values: dict[str, Any] = field(default_factory=dict)
     task_spec: str | None = None  # the BPMN element whose script emitted it, when known
+    task: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The emitting task's data as the step left it (a script's own assignments included)."""
+        return dict(self.task.data) if self.task is not None else {}
 
 
 _collected: ContextVar[list[Effect] | None] = ContextVar("minyi_effects", default=None)
-_current_task: ContextVar[str | None] = ContextVar("minyi_effect_task", default=None)
+_current_task: ContextVar[Any] = ContextVar("minyi_effect_task", default=None)
 
 
 def emit(name: str, **values: Any) -> None:
@@ -33,7 +39,11 @@ def emit(name: str, **values: Any) -> None:
     collected = _collected.get()
     if collected is None:
         raise ScriptError(f"{name} can only be used while a process step runs")
-    collected.append(Effect(name, values, _current_task.get()))
+    task = _current_task.get()
+    if task is None:
+        collected.append(Effect(name, values))
+    else:
+        collected.append(Effect(name, values, task.task_spec.bpmn_id, task))
 
 
 @contextmanager
@@ -48,6 +58,6 @@ def collecting() -> Iterator[list[Effect]]:
         _current_task.set(None)
 
 
-def running_task(task_spec: str | None) -> None:
-    """Note which task is running, so its effects name it (set by the engine before each task)."""
-    _current_task.set(task_spec)
+def running_task(task: Any) -> None:
+    """Note which SpiffWorkflow task is running, so its effects carry its id and data."""
+    _current_task.set(task)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, UTCDateTime, utcnow
+from .db import Base, UTCDateTime, string_enum, utcnow
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real bigint.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -50,12 +50,6 @@ class TaskStatus(str, enum.Enum):
 
 
 PENDING_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
-
-
-def _enum(cls: type[enum.Enum]):
-    from sqlalchemy import Enum
-
-    return Enum(cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
 
 
 class DefinitionFile(Base):
@@ -116,7 +110,7 @@ class ProcessInstance(Base):
     version_id: Mapped[int] = mapped_column(ForeignKey("process_version.id"))
     process_key: Mapped[str] = mapped_column(String(255))
     business_key: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[InstanceStatus] = mapped_column(_enum(InstanceStatus))
+    status: Mapped[InstanceStatus] = mapped_column(string_enum(InstanceStatus))
     revision: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(Text)  # JSON of the workflow state, without the spec
     started_by: Mapped[str | None] = mapped_column(String(255))
@@ -149,7 +143,7 @@ class HumanTask(Base):
     form: Mapped[str | None] = mapped_column(String(255))
     department: Mapped[str | None] = mapped_column(String(64))
     assignee: Mapped[str | None] = mapped_column(String(255))
-    status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus))
+    status: Mapped[TaskStatus] = mapped_column(string_enum(TaskStatus))
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -424,7 +424,7 @@ class Engine:
         elif step.action == "complete":
             task = self._ready_task(workflow, step.task_id)
             task.data.update(step.data, **step.patch)
-            effects.running_task(task.task_spec.bpmn_id)
+            effects.running_task(task)
             task.run()
         elif step.action == "timer":
             workflow.refresh_timers()
@@ -581,7 +581,7 @@ def _before_task(patch: dict[str, Any]) -> Callable[[Any], None]:
     """A do_engine_steps callback: names the running task for effects, applies a retry's corrections."""
 
     def before(task: Any) -> None:
-        effects.running_task(task.task_spec.bpmn_id)
+        effects.running_task(task)
         if patch:
             task.data.update(patch)
 

@@ -21,17 +21,17 @@ def engine_with(db, script: str, **functions) -> Engine:
 
 
 def test_effects_reach_listeners_in_the_step_transaction(step, db):
-    engine = engine_with(db, 'notify("dispatcher", "new petition " + str(number))',
+    engine = engine_with(db, 'notify("dispatcher", "new petition " + str(number))\nlater = number + 1',
                          notify=lambda who, text: emit("notify", who=who, text=text))
     reports = []
     engine.add_step_listener(lambda session, report: reports.append((report.action, report.effects)))
-    instance = step(engine.start, "notifying", {"number": 7}, "alice")
-    assert instance.status is InstanceStatus.RUNNING
+    step(engine.start, "notifying", {"number": 7}, "alice")
     [(action, effects)] = reports
     assert action == "start"
     assert [(e.name, e.values, e.task_spec) for e in effects] == [
         ("notify", {"who": "dispatcher", "text": "new petition 7"}, "run_script")
     ]
+    assert effects[0].data["later"] == 8, "effects see the data the whole script left"
 
 
 def test_failed_step_emits_nothing(step, db):
