@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 import migrations
+import workflows.models  # noqa: F401  (the domain tables are part of every test database)
 from engine import Base, Database, Definitions, Engine, ScriptRegistry
 from engine.db import create_db_engine
 

@@ -1,0 +1,43 @@
+"""Wiring the petition domain onto an engine: calendar, script functions, petition service.
+
+Both the Flask app and the tests build the domain here, so they run exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
+
+from .calendar import CalendarCache
+from .petitions import Petitions
+from .scripts import register_script_functions
+
+
+@dataclass
+class Domain:
+    db: Database
+    engine: Engine
+    petitions: Petitions
+    calendar: CalendarCache
+    tz: ZoneInfo
+
+
+def create_domain(
+    db: Database,
+    *,
+    timezone: str = "Asia/Shanghai",
+    script_time_limit: float = 1.0,
+    max_definition_bytes: int | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Domain:
+    tz = ZoneInfo(timezone)
+    calendar = CalendarCache(db, tz)
+    registry = ScriptRegistry()
+    register_script_functions(registry, calendar.get, clock)
+    definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
+    engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
+    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock), calendar=calendar, tz=tz)

@@ -1,0 +1,229 @@
+"""Petitions: submission, completing their tasks with validated forms, and keeping the row in
+step with the process.
+
+The process drives the petition: scripts emit `status`, `escalation` and `notify` effects,
+and `apply_effects` (an engine step listener) applies them to the petition row, the
+escalation table and the notification outbox in the step's own transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine import Engine, HumanTask, ProcessInstance, UnknownTask, audit
+from engine.effects import Effect
+from engine.outbox import enqueue
+from engine.runtime import StepReport
+
+from .errors import InvalidForm, UnknownPetition
+from .forms import DEPARTMENT_FIELDS, validate_form
+from .models import Department, Escalation, Petition, RoutingRule
+from .scripts import iso, parse_time
+from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
+
+PROCESS_KEY = "petition"
+TYPES = ("consultation", "help", "suggestion", "complaint", "report", "letters")
+URGENCIES = ("normal", "urgent", "critical")
+CHANNELS = ("web", "phone", "mail", "open311", "staff")
+EMERGENCY_HINTS = ("none", "110", "119", "120")
+# Task data copied onto the petition row whenever the process changes the petition's status.
+SYNCED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "department": ("department_code", str),
+    "sign_due": ("sign_due_at", parse_time),
+    "handle_due": ("due_at", parse_time),
+    "reject_reason": ("reject_reason", str),
+    "reply": ("reply", str),
+    "rating": ("rating", int),
+    "solved": ("solved", bool),
+    "reopen_count": ("reopen_count", int),
+    "extension_used": ("extension_days", int),
+    "emergency": ("emergency", bool),
+}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a citizen (or staff on their behalf) submits; validated by the caller's schema."""
+
+    type: str
+    title: str
+    body: str
+    urgency: str = "normal"
+    channel: str = "web"
+    location: str | None = None
+    category: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+    emergency_hint: str = "none"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    petition: Petition
+    access_token: str  # shown to the citizen once; only its hash is stored
+
+
+def hash_token(token: str) -> str:
+    """Access tokens are 192 random bits, so a plain SHA-256 is enough (no stretching needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Petitions:
+    """The petition service: the one place that creates petitions and completes their tasks."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]):
+        self.engine = engine
+        self.clock = clock
+        engine.add_step_listener(self.apply_effects)
+
+    def submit(self, session: Session, submission: Submission, actor: str | None = None) -> Submitted:
+        """Create the petition and start its process, in the caller's transaction."""
+        now = self.clock()
+        token = secrets.token_urlsafe(24)
+        suggested = self.suggest_department(session, submission.category)
+        petition = Petition(
+            tracking_no=self._new_tracking_no(session, now),
+            access_token_hash=hash_token(token),
+            status=PetitionStatus.RECEIVED,
+            public_status=PUBLIC_STATUS[PetitionStatus.RECEIVED],
+            created_at=now,
+            updated_at=now,
+            reopen_count=0,
+            extension_days=0,
+            **{k: v for k, v in vars(submission).items() if k not in ("emergency_hint", "extra")},
+            extra=submission.extra or None,
+        )
+        session.add(petition)
+        session.flush()
+        start_data = {
+            "petition_id": petition.id,
+            "tracking_no": petition.tracking_no,
+            "type": submission.type,
+            "urgency": submission.urgency,
+            "title": submission.title,
+            "body": submission.body,
+            "channel": submission.channel,
+            "received_at": iso(now),
+            "emergency_hint": submission.emergency_hint,
+            "suggested_department": suggested or "",
+        }
+        instance = self.engine.start(session, PROCESS_KEY, start_data, actor or "citizen", business_key=petition.tracking_no)
+        petition.instance_id = instance.id
+        return Submitted(petition, token)
+
+    def complete_task(self, session: Session, task_id: str, data: dict[str, Any], actor: str, **kwargs: Any) -> ProcessInstance:
+        """Validate `data` with the task's form, then complete it. Raises InvalidForm, UnknownTask
+        and the engine's conflicts."""
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            raise UnknownTask(task_id)
+        clean = validate_form(task.form, data)
+        self._check_departments(session, task.form, clean)
+        return self.engine.complete_task(session, task_id, clean, actor, **kwargs)
+
+    def find_for_citizen(self, session: Session, tracking_no: str, token: str) -> Petition:
+        """The petition a citizen's token opens. Raises UnknownPetition for a wrong number or token alike."""
+        petition = session.scalars(select(Petition).where(Petition.tracking_no == tracking_no)).first()
+        if petition is None or not hmac.compare_digest(petition.access_token_hash, hash_token(token)):
+            raise UnknownPetition(tracking_no)
+        return petition
+
+    @staticmethod
+    def suggest_department(session: Session, category: str | None) -> str | None:
+        if not category:
+            return None
+        rule = session.get(RoutingRule, category)
+        return rule.department_code if rule else None
+
+    # -- keeping the petition in step with its process ------------------------------------
+
+    def apply_effects(self, session: Session, report: StepReport) -> None:
+        """Engine step listener: apply what the step's scripts emitted to its petition."""
+        if report.instance.business_key is None or not report.effects:
+            return
+        petition = session.scalars(select(Petition).where(Petition.tracking_no == report.instance.business_key)).first()
+        if petition is None:
+            return
+        for effect in report.effects:
+            if effect.name == "status":
+                self._change_status(session, petition, report, effect)
+            elif effect.name == "escalation":
+                self._escalate(session, petition, effect, report.at)
+            elif effect.name == "notify":
+                self._notify(session, petition, effect, report.at)
+        petition.updated_at = report.at
+
+    def _change_status(self, session: Session, petition: Petition, report: StepReport, effect: Effect) -> None:
+        target = PetitionStatus(effect.values["status"])
+        check_transition(petition.id, petition.status, target)
+        data = effect.data
+        for key, (column, convert) in SYNCED_FIELDS.items():
+            value = data.get(key)
+            if value not in (None, ""):
+                setattr(petition, column, convert(value))
+        if target is PetitionStatus.REPLIED:
+            petition.replied_at = report.at
+        if target in FINAL_STATUSES:
+            petition.closed_at = report.at
+        if target is not petition.status:
+            audit.record(session, report.instance, "status_changed", report.at, report.actor, task_spec=effect.task_spec,
+                         data={"from": petition.status.value, "to": target.value})
+        petition.status, petition.public_status = target, PUBLIC_STATUS[target]
+
+    @staticmethod
+    def _escalate(session: Session, petition: Petition, effect: Effect, now: datetime) -> None:
+        level = effect.values["level"]
+        deadline = parse_time(effect.data["handle_due"]) if effect.data.get("handle_due") else petition.due_at
+        exists = session.scalars(
+            select(Escalation.id).where(
+                Escalation.petition_id == petition.id, Escalation.level == level, Escalation.deadline == deadline
+            )
+        ).first()
+        if exists is None:  # a rung reached again for the same deadline is not a new escalation
+            session.add(Escalation(petition_id=petition.id, level=level, department_code=petition.department_code,
+                                   deadline=deadline, created_at=now))
+
+    @staticmethod
+    def _notify(session: Session, petition: Petition, effect: Effect, now: datetime) -> None:
+        recipient = effect.values["recipient"]
+        if recipient == "citizen":
+            channel, address = "citizen", petition.contact_phone or petition.contact_email or petition.tracking_no
+        elif session.get(Department, recipient) is not None:
+            channel, address = "department", recipient
+        else:
+            channel, address = "role", recipient
+        enqueue(session, channel, address, effect.values["subject"], effect.values["body"],
+                {"tracking_no": petition.tracking_no, "petition_id": petition.id}, now=now)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_departments(session: Session, form: str | None, data: dict[str, Any]) -> None:
+        errors = {}
+        for name in DEPARTMENT_FIELDS.get(form or "", ()):
+            value = data.get(name)
+            codes = value if isinstance(value, list) else [value] if value else []
+            unknown = [code for code in codes if session.get(Department, code) is None]
+            if unknown:
+                errors[name] = [f"unknown department: {', '.join(unknown)}"]
+        if errors:
+            raise InvalidForm(form or "", errors)
+
+    @staticmethod
+    def _new_tracking_no(session: Session, now: datetime) -> str:
+        """MY + date + 6 random digits; drawn again on the rare collision."""
+        while True:
+            candidate = f"MY{now:%Y%m%d}{secrets.randbelow(10**6):06d}"
+            if session.scalars(select(Petition.id).where(Petition.tracking_no == candidate)).first() is None:
+                return candidate
