@@ -1,10 +1,9 @@
-"""The script sandbox: BPMN scripts, gateway conditions, timer and DMN expressions run here.
+"""The sandbox that runs BPMN scripts, gateway conditions, timer and DMN expressions.
 
-Process definitions come from people the host does not fully trust, so their Python must not
-reach the host: RestrictedPython routes attribute, item and iteration access through guards,
-builtins are an allow-list, and a per-call tracer stops runaway loops. A tracer cannot interrupt
-a single C call, so the known one-call bombs (huge powers, repeats, shifts, ranges, roundings,
-list-concatenating sums, Decimal-to-int conversions) are refused up front by guarded helpers.
+Process definitions come from people the host does not fully trust: RestrictedPython routes
+attribute, item and iteration access through guards, builtins are an allow-list, and a per-call
+tracer stops runaway loops. A tracer cannot interrupt one long C call, so the known one-call
+bombs (huge powers, repeats, shifts, ranges, roundings, sums, Decimal exponents) are refused.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import operator
 import re
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sized
 from datetime import date, datetime, timedelta, timezone
 from types import CodeType, FrameType, MappingProxyType
@@ -82,10 +82,8 @@ def _sum(iterable: Any, /, start: Any = 0) -> Any:
 
 
 class _DecimalType(type):
-    """Bounds construction of Decimals: int() of Decimal('1e999999') runs for minutes in C.
-
-    `isinstance(x, Decimal)` stays true for every real Decimal, as scripts expect.
-    """
+    """Bounds Decimal construction (int(Decimal('1e999999')) runs for minutes in C) while
+    keeping `isinstance(x, Decimal)` true for every real Decimal."""
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return isinstance(obj, decimal.Decimal)
@@ -98,52 +96,36 @@ class _DecimalType(type):
 
 
 class _Decimal(decimal.Decimal, metaclass=_DecimalType):
-    """What scripts call `Decimal`; arithmetic is bounded by _DECIMAL_CONTEXT instead."""
+    """What scripts call `Decimal`; _DECIMAL_CONTEXT bounds the results of arithmetic."""
 
 
 _DECIMAL_CONTEXT = decimal.Context(Emax=_MAX_DIGITS, Emin=-_MAX_DIGITS)
 
 
-def _getattr(obj: Any, name: str) -> Any:
-    if name == "mro":  # would hand scripts `object` and `BaseException`
-        raise ScriptError("mro() is not available in scripts")
-    return safer_getattr_raise(obj, name)
-
-
 def _write(obj: Any) -> Any:
-    """Guard for item stores and deletes; sets mutate through methods and need no guard."""
+    """Guard for item and attribute stores and deletes: only dicts and lists (which take no
+    attributes) may change, so host objects and functions stay untouched. Sets change through
+    methods, which need no guard."""
     if isinstance(obj, (dict, list)):
         return obj
-    raise ScriptError(f"scripts may only change items of dicts and lists, not of {type(obj).__name__}")
-
-
-def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    return func(*args, **kwargs)
+    raise ScriptError(f"scripts may only change dicts and lists, not {type(obj).__name__}")
 
 
 _INPLACE: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": _mul, "/=": operator.itruediv,
     "//=": operator.ifloordiv, "%=": operator.imod, "**=": _pow, "<<=": _lshift,
-    ">>=": operator.irshift, "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand,
-    "@=": operator.imatmul,
+    ">>=": operator.irshift, "|=": operator.ior, "^=": operator.ixor, "&=": operator.iand, "@=": operator.imatmul,
 }
-
-
-def _inplacevar(op: str, target: Any, value: Any) -> Any:
-    return _INPLACE[op](target, value)
-
-
-# The only exceptions scripts may name. BaseException, SystemExit and friends are absent so
-# that no except clause can catch the tracer's abort.
+# The only exceptions scripts may name; without BaseException, no except clause catches _Abort.
 _CATCHABLE = MappingProxyType({cls.__name__: cls for cls in (
     ArithmeticError, AssertionError, AttributeError, Exception, IndexError, KeyError, LookupError,
     NameError, OverflowError, RuntimeError, StopIteration, TypeError, ValueError, ZeroDivisionError,
 )})
 _BUILTINS: dict[str, Any] = {
     **{name: getattr(builtins, name) for name in (
-        "abs", "all", "any", "bool", "chr", "dict", "divmod", "enumerate", "filter", "float",
-        "frozenset", "int", "isinstance", "len", "list", "map", "max", "min", "ord", "repr",
-        "reversed", "set", "sorted", "str", "tuple", "zip",
+        "abs", "all", "any", "bool", "chr", "dict", "divmod", "enumerate", "filter", "float", "frozenset",
+        "int", "isinstance", "len", "list", "map", "max", "min", "ord", "repr", "reversed", "set", "sorted",
+        "str", "tuple", "zip",
     )},
     **_CATCHABLE, "range": _range, "round": _round, "sum": _sum,
 }
@@ -151,29 +133,20 @@ _GLOBALS: dict[str, Any] = {
     "datetime": datetime, "date": date, "timedelta": timedelta, "timezone": timezone, "Decimal": _Decimal,
 }
 _GUARDS: dict[str, Any] = {
-    "_getattr_": _getattr, "_getitem_": operator.getitem, "_getiter_": iter,
+    "_getattr_": safer_getattr_raise, "_getitem_": operator.getitem, "_getiter_": iter, "_write_": _write,
     "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
-    "_write_": _write, "_inplacevar_": _inplacevar, "_apply_": _apply,
-    "_pow_": _pow, "_mul_": _mul, "_lshift_": _lshift, "_exceptions_": _CATCHABLE,
-    "__builtins__": _BUILTINS,
+    "_inplacevar_": lambda op, target, value: _INPLACE[op](target, value),
+    "_apply_": lambda func, *args, **kwargs: func(*args, **kwargs),
+    "_pow_": _pow, "_mul_": _mul, "_lshift_": _lshift, "_exceptions_": _CATCHABLE, "__builtins__": _BUILTINS,
 }
 _GUARDED_BINOPS = {ast.Pow: "_pow_", ast.Mult: "_mul_", ast.LShift: "_lshift_"}
 
 
 class _SandboxPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's policy, tightened so no script code can run while the abort unwinds."""
+    """RestrictedPython's policy plus size guards on **, * and <<, and tightened so that no
+    script code (finally, with, __exit__, except-clause expressions) can run while _Abort unwinds."""
 
     visit_ClassDef = visit_Import = visit_ImportFrom = visit_With = RestrictingNodeTransformer.not_allowed
-
-    def visit_Name(self, node: ast.Name) -> Any:
-        if node.id in ("print", "printed"):
-            self.error(node, "print is not available in scripts")
-        return super().visit_Name(node)
-
-    def visit_Attribute(self, node: ast.Attribute) -> Any:
-        if not isinstance(node.ctx, ast.Load):
-            self.error(node, "scripts may not assign or delete attributes")
-        return super().visit_Attribute(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
         node = self.node_contents_visit(node)
@@ -209,17 +182,16 @@ class _SandboxPolicy(RestrictingNodeTransformer):
         return super().visit_Try(node)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
-        """Only named, allow-listed exceptions, looked up where a script cannot rebind them."""
+        """Only allow-listed exception names, looked up where a script cannot rebind them: an
+        except clause that fails to evaluate would turn _Abort into a catchable error."""
         node = super().visit_ExceptHandler(node)
         names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
         if not all(isinstance(name, ast.Name) and name.id in _CATCHABLE for name in names):
             self.error(node, "except clauses must name exceptions among " + ", ".join(sorted(_CATCHABLE)))
             return node
-        lookups = [ast.Subscript(ast.Name("_exceptions_", ast.Load()), ast.Constant(n.id), ast.Load()) for n in names]
-        for lookup, name in zip(lookups, names):
-            copy_locations(lookup, name)
-        node.type = ast.Tuple(lookups, ast.Load())
-        copy_locations(node.type, lookups[0])
+        node.type = ast.Tuple([ast.Subscript(ast.Name("_exceptions_", ast.Load()), ast.Constant(name.id), ast.Load())
+                               for name in names], ast.Load())
+        copy_locations(node.type, names[0])
         return node
 
 
@@ -238,15 +210,15 @@ def _compile(source: str, mode: str) -> CodeType:
 
 
 class _Abort(BaseException):
-    """Raised by the tracer. Not an Exception and never nameable by scripts, so never swallowed."""
+    """Raised by the tracer. Not an Exception and not nameable in scripts, so never swallowed."""
 
 
 class _Watchdog:
     """sys.settrace hook enforcing the time limit and a call-depth limit on script frames.
 
-    CPython switches a tracer off once it raises, hence the uncatchable _Abort, and no finally
-    or with blocks (they would run untraced). The depth limit keeps Python's RecursionError,
-    which scripts can catch, from ever being raised inside this hook and switching it off.
+    CPython switches a tracer off once it raises, hence the uncatchable _Abort and no finally
+    or with blocks (they would run untraced). The depth limit keeps a RecursionError, which
+    scripts can catch, from ever being raised inside this hook and switching it off.
     """
 
     __slots__ = ("limit", "deadline", "depth")
@@ -269,16 +241,12 @@ class _Watchdog:
 
 
 def _script_line(err: BaseException) -> int | None:
-    line, tb = None, err.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == _FILENAME:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
+    lines = [frame.lineno for frame in traceback.extract_tb(err.__traceback__) if frame.filename == _FILENAME]
+    return lines[-1] if lines else None
 
 
 def _is_data(value: Any) -> bool:
-    """Functions and iterators hold script code that would later run outside the tracer."""
+    """Functions and iterators carry script code that would later run outside the tracer."""
     return not callable(value) and not isinstance(value, Iterator)
 
 
@@ -306,7 +274,7 @@ class ScriptRegistry:
 
 
 class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
-    """Spiff's script environment, with every script, condition and expression run restricted."""
+    """Spiff's script environment with every script, condition and expression sandboxed."""
 
     def __init__(self, functions: Mapping[str, Callable[..., Any]], time_limit: float = 1.0):
         if time_limit <= 0:
@@ -339,10 +307,9 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     def call_service(self, context: dict[str, Any], **kwargs: Any) -> Any:
         raise ScriptError("service tasks are not configured")
 
-    def _namespace(self, context: Mapping[str, Any], external: Mapping[str, Any],
-                   exclusive: bool = False) -> dict[str, Any]:
-        """Globals for one run. Fails fast, as TaskDataEnvironment.check_for_overwrite does,
-        when task data would hide a function or sandbox name and so break scripts obscurely."""
+    def _namespace(self, context: Mapping[str, Any], external: Mapping[str, Any], exclusive: bool = False) -> dict:
+        """Globals for one run; like TaskDataEnvironment.check_for_overwrite, fails fast when task
+        data would hide a function or sandbox name and so break scripts obscurely."""
         hidden = self._reserved.intersection(context) | self._reserved.intersection(external)
         if exclusive:
             hidden |= external.keys() & context.keys()
@@ -353,7 +320,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
     def _run(self, code: CodeType, namespace: dict[str, Any]) -> Any:
         watchdog = _Watchdog(self.time_limit)
         previous = sys.gettrace()
-        sys.settrace(watchdog)  # this thread only, no signals: works off the main thread
+        sys.settrace(watchdog)  # this thread only and no signals, so it works off the main thread
         try:
             with decimal.localcontext(_DECIMAL_CONTEXT):
                 return eval(code, namespace)  # restricted code; eval also runs exec-mode code objects
@@ -366,8 +333,8 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
             sys.settrace(previous)
 
     def _write_back(self, namespace: dict[str, Any], context: dict[str, Any], external: Mapping[str, Any]) -> None:
-        """Mirror what the script assigned or deleted into task data, but none of the sandbox's
-        own names, data objects, functions or iterators (as TaskDataEnvironment drops callables)."""
+        """Mirror what the script assigned or deleted into task data, but not the sandbox's own
+        names, data objects, functions or iterators (TaskDataEnvironment drops callables too)."""
         for name in [name for name in context if name not in namespace]:
             del context[name]
         for name, value in namespace.items():
@@ -380,5 +347,5 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
 
 
 def create_script_engine(registry: ScriptRegistry, time_limit: float = 1.0) -> PythonScriptEngine:
-    """The script engine workflows get: Spiff's PythonScriptEngine over the sandbox."""
+    """The script engine every workflow gets: Spiff's PythonScriptEngine over the sandbox."""
     return PythonScriptEngine(environment=SandboxedEnvironment(registry.functions(), time_limit))
