@@ -34,8 +34,15 @@ from .models import (
     TaskStatus,
     Timer,
 )
-from .runtime import Engine, RetryPolicy
+from .runtime import Engine, RetryPolicy, StepReport
 from .scripting import ScriptRegistry
 from .timers import claim_due_timers, fire_due_timers
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "Base", "ConflictError", "Database", "DefinitionError", "DefinitionProblem", "Definitions", "DeployedVersion",
+    "DuplicateRegistration", "Engine", "EngineError", "HumanTask", "Incident", "InstanceEvent", "InstanceNotRunnable",
+    "InstanceStatus", "InvalidData", "MessageWait", "NoMessageWaiting", "ProcessInstance", "ProcessVersion",
+    "RetryPolicy", "ScriptError", "ScriptRegistry", "StaleRevision", "StepReport", "TaskClaimedByOther", "TaskNotOpen",
+    "TaskStatus", "Timer", "UnknownInstance", "UnknownProcess", "UnknownTask", "claim_due_timers", "create_db_engine",
+    "fire_due_timers", "utcnow",
+]
