@@ -21,7 +21,8 @@ ESCALATION_LEVELS = ("warning", "urge", "order", "notice")
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat()
+    """UTC, to the second: fixed-width strings, so scripts may compare them as text."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def parse_time(value: str | datetime) -> datetime:

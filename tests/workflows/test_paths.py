@@ -243,3 +243,28 @@ def test_sign_for_limit_missed_signs_it_automatically(submit):
     dispatch(case)
     case.advance(timedelta(days=2))
     assert case.petition().status is S.HANDLING and set(case.tasks()) == {"handle"}
+
+
+def test_replanning_the_ladder_for_the_same_deadline_does_not_escalate_again(submit, domain):
+    case = submit()
+    dispatch(case)
+    sign(case)
+
+    def levels():
+        with domain.db.read() as session:
+            return sorted(e.level for e in session.scalars(select(Escalation)))
+
+    def notifications():
+        with domain.db.read() as session:
+            return len(session.scalars(select(OutboxMessage)).all())
+
+    case.advance(timedelta(days=30))  # Oct 14: past the deadline (Oct 10) and the order (Oct 12)
+    assert levels() == ["order", "urge", "warning"] and len(case.tasks_named("issue_order")) == 1
+    case.complete("handle", {"action": "transfer", "transfer_to": "D03"}, "handler")
+    sign(case)  # the ladder is planned again for the same deadline
+    sent = notifications()
+    case.advance(timedelta(hours=1))
+    assert len(case.tasks_named("issue_order")) == 1, "no second supervision order for the same deadline"
+    assert levels() == ["order", "urge", "warning"] and notifications() == sent, "and no repeated urges"
+    case.advance(timedelta(days=6))  # the notice rung (Oct 19) was still ahead, so it still comes
+    assert levels() == ["notice", "order", "urge", "warning"]
