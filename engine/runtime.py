@@ -246,8 +246,8 @@ class Engine:
             return None
         instance = self._lock(session, timer.instance_id)
         timer = session.get(Timer, timer_id, populate_existing=True)
-        if timer is None or instance.status not in ACTIVE_STATUSES:
-            return None
+        if timer is None or instance.status not in ACTIVE_STATUSES or timer.due_at >= now:
+            return None  # gone, not runnable, or not due yet (SpiffWorkflow fires strictly after)
         loaded = self._load_for_step(session, instance)
         step = Step("timer", timer.task_id)
 
@@ -392,7 +392,7 @@ class Engine:
         return Outcome(
             plan=plan,
             state=self._encode(workflow),
-            status=_status_of(workflow),
+            status=_status_of(workflow, after),
             thrown=[
                 self.serializer.convert_data({"name": e.event_definition.name, "payload": e.payload})
                 for e in workflow.get_events()
@@ -449,13 +449,16 @@ class Engine:
     ) -> None:
         """Write the step's projection changes and audit events, then tell the step listeners."""
         created = projections.write_changes(session, instance, outcome.plan, now, actor)
-        kind = {"start": "steps_run", "complete": "task_completed", "timer": "timer_fired", "message": "message_received"}
+        kind = {"start": "steps_run", "complete": "task_completed", "message": "message_received"}
         events = list(events or [])
 
         def add(kind_: str, **fields: Any) -> None:
             events.append(audit.event(instance, kind_, now, actor, **fields))
 
-        add(kind[step.action], task_id=step.task_id, data=self.serializer.convert_data(step.data) or None)
+        if step.action in kind:
+            add(kind[step.action], task_id=step.task_id, data=self.serializer.convert_data(step.data) or None)
+        for task_id, task_spec in outcome.plan.fired_timers:  # whichever step it was that fired them
+            add("timer_fired", task_id=task_id, task_spec=task_spec)
         for task_id in outcome.plan.cancelled_task_ids:
             add("task_cancelled", task_id=task_id)
         for row in created:
@@ -588,12 +591,10 @@ def _before_task(patch: dict[str, Any]) -> Callable[[Any], None]:
     return before
 
 
-def _status_of(workflow: BpmnWorkflow) -> InstanceStatus:
+def _status_of(workflow: BpmnWorkflow, snapshot: projections.Snapshot) -> InstanceStatus:
     if workflow.is_completed():
         return InstanceStatus.COMPLETED
-    if workflow.get_next_task(state=TaskState.READY, manual=True) is not None:
-        return InstanceStatus.RUNNING
-    return InstanceStatus.WAITING
+    return InstanceStatus.RUNNING if snapshot.ready else InstanceStatus.WAITING
 
 
 def _describe_failure(exc: Exception) -> tuple[str, str | None]:
