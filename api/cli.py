@@ -1,18 +1,27 @@
-"""The `minyi` command: database migrations, deploying definitions, serving the app."""
+"""The `minyi` command: database migrations, deploying definitions, serving the app, the
+scheduler's standalone worker and its status."""
 
 from __future__ import annotations
 
+import json
+import logging
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import Flask
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 import migrations
 from engine import DefinitionError
+from engine.db import utcnow
+from engine.scheduler import run_until_signalled, stop_scheduler
+from engine.workers import Health, read_health
 
-from .extensions import services
+from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
 
@@ -29,6 +38,16 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_group)
     app.cli.add_command(deploy)
     app.cli.add_command(serve)
+    app.cli.add_command(worker)
+    app.cli.add_command(status)
+
+
+def configure_logging() -> None:
+    """Log to stderr at LOG_LEVEL (default INFO) unless the host configured logging already."""
+    level = str(current_app.config.get("LOG_LEVEL", "INFO")).upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "DEBUG":  # APScheduler logs every run of every job at INFO: twice a second for the sweep
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
 
 db_group = AppGroup("db", help="Database schema.")
@@ -78,7 +97,60 @@ def deploy(paths: tuple[str, ...], actor: str) -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @with_appcontext
 def serve(host: str, port: int) -> None:
-    from flask import current_app
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
+    app = current_app._get_current_object()
+    configure_logging()
+    embedded = start_embedded_scheduler(app) if app.config["SCHEDULER_ENABLED"] else None
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: the server returns, the scheduler stops
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if embedded is not None:
+            stop_scheduler(*embedded)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+@click.command("worker", help="Run the scheduler alone (timer sweep and cron jobs) until SIGTERM or SIGINT.")
+@with_appcontext
+def worker() -> None:
+    configure_logging()
+    scheduler, context = create_scheduler(current_app._get_current_object(), "worker", BlockingScheduler)
+    click.echo(f"worker {context.worker.id} started, sweeping timers every "
+               f"{context.settings.interval.total_seconds():g} s")
+    sys.stdout.flush()
+    run_until_signalled(scheduler, context)
+    click.echo(f"worker {context.worker.id} stopped")
+
+
+@click.command("status", help="Workers alive, the oldest overdue timer, incidents and failing timers.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def status(as_json: bool) -> None:
+    settings = scheduler_settings(current_app._get_current_object())
+    with services().db.read() as session:
+        health = read_health(session, utcnow(), settings.alive_within)
+    if as_json:
+        click.echo(json.dumps(health.as_json(), ensure_ascii=False))
+    else:
+        click.echo(describe(health))
+
+
+def describe(health: Health) -> str:
+    """The status as lines for a terminal."""
+    lines = [f"workers alive: {len(health.workers)}"]
+    lines += [f"  {w.id} ({w.kind}), last heartbeat {(health.now - w.heartbeat_at).total_seconds():.0f} s ago"
+              for w in health.workers]
+    timer = health.oldest_overdue_timer
+    if timer is None:
+        lines.append("oldest overdue timer: none")
+    else:
+        lines.append(f"oldest overdue timer: #{timer.id} ({timer.task_spec} of instance {timer.instance_id}), "
+                     f"due {timer.due_at.isoformat()}, {timer.lag_seconds:.1f} s late")
+    lines.append(f"open incidents: {health.open_incidents}")
+    lines.append(f"timers with failed attempts: {health.failing_timers}")
+    lines.append(f"outbox: {health.outbox_pending} unsent, {health.outbox_failing} of them failing")
+    return "\n".join(lines)

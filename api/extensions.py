@@ -1,18 +1,28 @@
-"""Wiring the engine into the Flask app: one Database and one Engine per app."""
+"""Wiring the engine into the Flask app: one Database, one Engine and the outbox senders per app,
+and the scheduler built from the app's configuration (embedded in `minyi serve` or alone in
+`minyi worker`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time, timedelta
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
 
 from engine import Database, Definitions, Engine, ScriptRegistry
+from engine.outbox import ANY_CHANNEL, LogSender, Sender
+from engine.scheduler import SchedulerContext, SchedulerSettings, build_scheduler
+from engine.workers import WorkerIdentity
+from workflows import jobs
 
 
 @dataclass
 class Services:
     db: Database
     engine: Engine
+    senders: dict[str, Sender] = field(default_factory=lambda: {ANY_CHANNEL: LogSender()})  # by outbox channel
 
 
 def init_app(app: Flask) -> None:
@@ -27,3 +37,42 @@ def init_app(app: Flask) -> None:
 
 def services() -> Services:
     return current_app.extensions["minyi"]
+
+
+def scheduler_settings(app: Flask) -> SchedulerSettings:
+    """Scheduler settings from `SCHEDULER_*` configuration (seconds), defaulting to SchedulerSettings'."""
+    config, defaults = app.config, SchedulerSettings()
+
+    def seconds(key: str, default: timedelta) -> timedelta:
+        return timedelta(seconds=float(config.get(key, default.total_seconds())))
+
+    return SchedulerSettings(
+        interval=seconds("SCHEDULER_INTERVAL_SECONDS", defaults.interval),
+        batch_size=int(config.get("SCHEDULER_BATCH_SIZE", defaults.batch_size)),
+        lock_for=seconds("SCHEDULER_LOCK_SECONDS", defaults.lock_for),
+        heartbeat_every=seconds("SCHEDULER_HEARTBEAT_SECONDS", defaults.heartbeat_every),
+        housekeeping_every=seconds("SCHEDULER_HOUSEKEEPING_SECONDS", defaults.housekeeping_every),
+        outbox_every=seconds("SCHEDULER_OUTBOX_SECONDS", defaults.outbox_every),
+        silent_after=seconds("SCHEDULER_SILENT_AFTER_SECONDS", defaults.silent_after),
+        timezone=config.get("TIMEZONE", defaults.timezone),
+    )
+
+
+def create_scheduler(
+    app: Flask, kind: str, scheduler_class: type[BaseScheduler]
+) -> tuple[BaseScheduler, SchedulerContext]:
+    """A scheduler with the engine's jobs and the domain's cron jobs, and the context its jobs share."""
+    svc: Services = app.extensions["minyi"]
+    settings = scheduler_settings(app)
+    context = SchedulerContext(svc.db, svc.engine, WorkerIdentity.for_this_process(kind), settings, svc.senders)
+    digest_at = time.fromisoformat(app.config.get("DIGEST_AT", "08:00"))
+    horizon = timedelta(hours=float(app.config.get("DIGEST_HORIZON_HOURS", 24)))
+    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon)
+    return build_scheduler(context, cron, scheduler_class), context
+
+
+def start_embedded_scheduler(app: Flask) -> tuple[BaseScheduler, SchedulerContext]:
+    """Start the scheduler in a background thread of this process; stop it with `stop_scheduler`."""
+    scheduler, context = create_scheduler(app, "embedded", BackgroundScheduler)
+    scheduler.start()
+    return scheduler, context

@@ -1,0 +1,69 @@
+"""The petition domain's scheduled jobs, for the engine's scheduler: what runs, and when.
+
+Job functions are thin: they take the scheduler's context and call the domain function
+with the time, the worker id and the settings bound in `cron_jobs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.orm import Session
+
+from engine import Database
+from engine.db import utcnow
+from engine.scheduler import CronJob, SchedulerContext
+from engine.workers import run_once_per_period
+
+from . import digest
+
+QUARTERLY_REPORT_JOB_ID = "quarterly-report"
+
+
+def previous_quarter(day: date) -> str:
+    """The last complete quarter on `day`, e.g. "2026-Q1" on any day of April to June 2026."""
+    quarter = (day.month - 1) // 3
+    return f"{day.year - 1}-Q4" if quarter == 0 else f"{day.year}-Q{quarter}"
+
+
+def quarterly_report(session: Session, quarter: str) -> None:
+    """Write the quarterly report. Raises NotImplementedError: no report generator exists yet.
+
+    The job still runs every quarter, so each missing report is recorded as a failed
+    `job_run` row instead of passing unnoticed.
+    """
+    raise NotImplementedError(f"no quarterly report generator is configured; report {quarter} was not written")
+
+
+def run_quarterly_report(
+    db: Database, worker_id: str, now: datetime, tz: ZoneInfo, clock: Callable[[], datetime] = utcnow
+) -> bool:
+    """Report on the quarter that just ended, once across workers; returns whether this call ran it."""
+    quarter = previous_quarter(now.astimezone(tz).date())
+    return run_once_per_period(db, QUARTERLY_REPORT_JOB_ID, quarter, lambda session: quarterly_report(session, quarter),
+                               worker_id=worker_id, clock=clock)
+
+
+def digest_job(context: SchedulerContext, horizon: timedelta, tz: ZoneInfo) -> None:
+    digest.run_daily_digest(context.db, context.worker.id, context.now(), horizon=horizon, tz=tz, clock=context.clock)
+
+
+def quarterly_report_job(context: SchedulerContext, tz: ZoneInfo) -> None:
+    run_quarterly_report(context.db, context.worker.id, context.now(), tz, context.clock)
+
+
+def cron_jobs(
+    timezone: str = "Asia/Shanghai", digest_at: time = time(8, 0), digest_horizon: timedelta = digest.DEFAULT_HORIZON
+) -> list[CronJob]:
+    """The domain's cron jobs: the daily digest at `digest_at`, the quarterly report on the 1st of Jan/Apr/Jul/Oct."""
+    tz = ZoneInfo(timezone)
+    return [
+        CronJob(digest.DIGEST_JOB_ID, partial(digest_job, horizon=digest_horizon, tz=tz),
+                CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=tz)),
+        CronJob(QUARTERLY_REPORT_JOB_ID, partial(quarterly_report_job, tz=tz),
+                CronTrigger(month="1,4,7,10", day=1, hour=6, timezone=tz)),
+    ]
