@@ -14,12 +14,17 @@ import click
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
+from sqlalchemy import func, select
 
 import migrations
 from engine import DefinitionError
 from engine.db import utcnow
 from engine.scheduler import run_until_signalled, stop_scheduler
 from engine.workers import Health, read_health
+
+from workflows.calendar import seed_from_library
+from workflows.demo import seed_demo
+from workflows.models import Petition
 
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
@@ -35,6 +40,8 @@ def main() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.cli.add_command(demo)
+    app.cli.add_command(calendar_group)
     app.cli.add_command(db_group)
     app.cli.add_command(deploy)
     app.cli.add_command(serve)
@@ -51,6 +58,35 @@ def configure_logging() -> None:
 
 
 db_group = AppGroup("db", help="Database schema.")
+calendar_group = AppGroup("calendar", help="The business calendar (public holidays and make-up working days).")
+
+
+@calendar_group.command("seed", help="Load holidays and make-up working days from the holidays library.")
+@click.argument("years", nargs=-1, type=int)
+def calendar_seed(years: tuple[int, ...]) -> None:
+    now = utcnow()
+    years = years or (now.year, now.year + 1)
+    with services().db.write() as session:
+        seeded = seed_from_library(session, years, now)
+    services().domain.calendar.invalidate()
+    for year, official in seeded.items():
+        click.echo(f"{year}: {'official schedule' if official else 'statutory holidays only (no official schedule yet)'}")
+
+
+@click.command("demo", help="Seed departments, routing rules, the calendar and synthetic petitions (once).")
+@click.option("--count", default=300, show_default=True, help="How many petitions.")
+@click.option("--force", is_flag=True, help="Add petitions even if there are some already.")
+@with_appcontext
+def demo(count: int, force: bool) -> None:
+    svc = services()
+    with svc.db.read() as session:
+        existing = session.scalar(select(func.count()).select_from(Petition))
+    if existing and not force:
+        click.echo(f"demo data not added: there are {existing} petitions already (use --force)")
+        return
+    statuses = seed_demo(svc.db, utcnow(), count=count, timezone=current_app.config["TIMEZONE"])
+    svc.domain.calendar.invalidate()
+    click.echo(f"{sum(statuses.values())} demo petitions: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
 
 
 @db_group.command("upgrade", help="Apply all pending migrations.")

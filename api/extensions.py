@@ -1,6 +1,6 @@
-"""Wiring the engine into the Flask app: one Database, one Engine and the outbox senders per app,
-and the scheduler built from the app's configuration (embedded in `minyi serve` or alone in
-`minyi worker`)."""
+"""Wiring the domain into the Flask app: one Database and one petition Domain (engine, calendar,
+petition service) per app, the outbox senders, and the scheduler built from the app's
+configuration (embedded in `minyi serve` or alone in `minyi worker`)."""
 
 from __future__ import annotations
 
@@ -11,28 +11,36 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
 
-from engine import Database, Definitions, Engine, ScriptRegistry
+from engine import Database, Engine
 from engine.outbox import ANY_CHANNEL, LogSender, Sender
 from engine.scheduler import SchedulerContext, SchedulerSettings, build_scheduler
 from engine.workers import WorkerIdentity
 from workflows import jobs
+from workflows.domain import Domain, create_domain
 
 
 @dataclass
 class Services:
-    db: Database
-    engine: Engine
+    domain: Domain
     senders: dict[str, Sender] = field(default_factory=lambda: {ANY_CHANNEL: LogSender()})  # by outbox channel
+
+    @property
+    def db(self) -> Database:
+        return self.domain.db
+
+    @property
+    def engine(self) -> Engine:
+        return self.domain.engine
 
 
 def init_app(app: Flask) -> None:
-    db = Database.from_url(app.config["DATABASE_URL"])
-    engine = Engine(
-        Definitions(max_file_bytes=app.config["MAX_DEFINITION_BYTES"]),
-        ScriptRegistry(),
+    domain = create_domain(
+        Database.from_url(app.config["DATABASE_URL"]),
+        timezone=app.config["TIMEZONE"],
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
+        max_definition_bytes=app.config["MAX_DEFINITION_BYTES"],
     )
-    app.extensions["minyi"] = Services(db=db, engine=engine)
+    app.extensions["minyi"] = Services(domain=domain)
 
 
 def services() -> Services:
