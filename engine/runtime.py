@@ -71,7 +71,16 @@ _SAVE_INSTANCE = (
 )
 _SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
 _LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
-_TASKS = HumanTask.__table__
+_TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
+_SELECT_TIMER = select(_TIMERS.c.instance_id, _TIMERS.c.task_id, _TIMERS.c.due_at, _TIMERS.c.attempts).where(
+    _TIMERS.c.id == bindparam("tid")
+)
+_RESCHEDULE_TIMER = (
+    update(_TIMERS)
+    .where(_TIMERS.c.id == bindparam("tid"))
+    .values(attempts=bindparam("attempts"), last_error=bindparam("last_error"), run_at=bindparam("run_at"),
+            lock_owner=None, lock_expires_at=None)
+)
 _SELECT_TASK = select(_TASKS.c.instance_id, _TASKS.c.status, _TASKS.c.claimed_by).where(_TASKS.c.id == bindparam("tid"))
 
 
@@ -241,26 +250,27 @@ class Engine:
         attempt becomes an incident.
         """
         now = self.clock()
-        timer = session.get(Timer, timer_id)
+        timer = session.execute(_SELECT_TIMER, {"tid": timer_id}).first()
         if timer is None:
             return None
         instance = self._lock(session, timer.instance_id)
-        timer = session.get(Timer, timer_id, populate_existing=True)
+        if not _is_sqlite(session):  # read again under the row lock
+            timer = session.execute(_SELECT_TIMER, {"tid": timer_id}).first()
         if timer is None or instance.status not in ACTIVE_STATUSES or timer.due_at >= now:
             return None  # gone, not runnable, or not due yet (SpiffWorkflow fires strictly after)
         loaded = self._load_for_step(session, instance)
         step = Step("timer", timer.task_id)
 
         def on_failure(exc: Exception) -> ProcessInstance:
-            timer.attempts += 1
-            if timer.attempts >= self.timer_retry.max_attempts:
+            attempts = timer.attempts + 1
+            if attempts >= self.timer_retry.max_attempts:
                 return self._fail(session, instance, step, exc, actor, now)
             message, task_spec = _describe_failure(exc)
-            timer.last_error, timer.run_at = message, now + self.timer_retry.delay(timer.attempts)
-            timer.lock_owner = timer.lock_expires_at = None
-            log.warning("timer %s of instance %s failed (attempt %s): %s", timer.id, instance.id, timer.attempts, message)
+            run_at = now + self.timer_retry.delay(attempts)
+            session.execute(_RESCHEDULE_TIMER, {"tid": timer_id, "attempts": attempts, "last_error": message, "run_at": run_at})
+            log.warning("timer %s of instance %s failed (attempt %s): %s", timer_id, instance.id, attempts, message)
             audit.record(session, instance, "timer_failed", now, actor, task_id=timer.task_id, task_spec=task_spec,
-                         data={"attempt": timer.attempts, "error": message, "next_try": timer.run_at.isoformat()})
+                         data={"attempt": attempts, "error": message, "next_try": run_at.isoformat()})
             return instance
 
         return self._step(session, instance, loaded, step, actor, now, on_failure)
