@@ -22,7 +22,7 @@ from engine.db import utcnow
 from engine.scheduler import run_until_signalled, stop_scheduler
 from engine.workers import Health, read_health
 
-from workflows.calendar import seed_from_library
+from workflows.calendar import coverage as calendar_coverage, seed_from_library
 from workflows.demo import seed_demo
 from workflows.models import Petition
 
@@ -167,12 +167,16 @@ def worker() -> None:
 @with_appcontext
 def status(as_json: bool) -> None:
     settings = scheduler_settings(current_app._get_current_object())
+    now = utcnow()
     with services().db.read() as session:
-        health = read_health(session, utcnow(), settings.alive_within)
+        health = read_health(session, now, settings.alive_within)
+    gaps = calendar_coverage(services().domain.calendar.get(), now.astimezone(services().domain.tz).date())
     if as_json:
-        click.echo(json.dumps(health.as_json(), ensure_ascii=False))
+        click.echo(json.dumps({**health.as_json(), "calendar": gaps}, ensure_ascii=False))
     else:
         click.echo(describe(health))
+        click.echo(f"calendar, next 90 days: years without data {gaps['missing'] or 'none'}, "
+                   f"without the official schedule yet {gaps['provisional'] or 'none'}")
 
 
 def describe(health: Health) -> str:

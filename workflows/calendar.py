@@ -100,6 +100,14 @@ class BusinessCalendar:
         return dict(self._years)
 
 
+def coverage(calendar: BusinessCalendar, today: date, days: int = 90) -> dict[str, list[int]]:
+    """Years within the next `days` the calendar has no data for, and those with only the
+    statutory holidays (no official schedule with its make-up days yet): a health report."""
+    years = sorted({(today + timedelta(days=offset)).year for offset in range(days + 1)})
+    known = calendar.covered_years()
+    return {"missing": [y for y in years if y not in known], "provisional": [y for y in years if y in known and not known[y]]}
+
+
 def load_calendar(session: Session, tz: ZoneInfo) -> BusinessCalendar:
     exceptions = {row.day: row.is_workday for row in session.scalars(select(CalendarDay))}
     years = {row.year: row.official for row in session.scalars(select(CalendarYear))}

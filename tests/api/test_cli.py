@@ -44,3 +44,26 @@ def test_health(client):
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": True}
+
+
+def test_demo_seeds_petitions_once(runner, db):
+    from pathlib import Path
+
+    from workflows.models import Department, Petition
+
+    bpmn = Path(__file__).resolve().parents[2] / "bpmn"
+    assert runner.invoke(args=["deploy", str(bpmn)]).exit_code == 0
+    result = runner.invoke(args=["demo", "--count", "12"])
+    assert result.exit_code == 0, result.output
+    assert "12 demo petitions" in result.output
+    with db.read() as session:
+        assert len(session.scalars(select(Petition)).all()) == 12
+        assert session.get(Department, "ZJJ").name == "市住房和城乡建设局"
+    again = runner.invoke(args=["demo", "--count", "12"])
+    assert "not added" in again.output
+
+
+def test_calendar_seed_reports_each_year(runner):
+    result = runner.invoke(args=["calendar", "seed", "2026", "2027"])
+    assert result.exit_code == 0
+    assert "2026: official schedule" in result.output and "2027: statutory holidays only" in result.output

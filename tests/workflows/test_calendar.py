@@ -91,3 +91,11 @@ def test_administrator_overrides_win_and_survive_reseeding(db):
     with db.read() as session:
         calendar = load_calendar(session, SHANGHAI)
     assert calendar.deadline(local(2026, 9, 30).astimezone(timezone.utc), 1, "working_days") == end_of(2026, 10, 9)
+
+
+def test_coverage_reports_missing_and_provisional_years(calendar):
+    from workflows.calendar import coverage
+
+    assert coverage(calendar, date(2026, 11, 25)) == {"missing": [], "provisional": [2027]}
+    assert coverage(calendar, date(2027, 11, 25)) == {"missing": [2028], "provisional": [2027]}
+    assert coverage(calendar, date(2026, 3, 1)) == {"missing": [], "provisional": []}
