@@ -30,10 +30,16 @@ def run_concurrently(count: int, action):
     return outcomes
 
 
-def test_eight_threads_completing_the_same_task(deploy, step, engine, pending, db):
+@pytest.fixture
+def first_task(deploy, step, engine, pending):
+    """A started `four_tasks` instance and its open first task."""
     deploy("four_tasks.bpmn")
     instance = step(engine.start, "four_tasks", {"department": "D01"}, "alice")
-    task = pending(instance.id)["task_1"]
+    return instance, pending(instance.id)["task_1"]
+
+
+def test_eight_threads_completing_the_same_task(first_task, engine, pending, db):
+    instance, task = first_task
 
     def complete(index: int):
         with db.write() as session:
@@ -53,10 +59,8 @@ def test_eight_threads_completing_the_same_task(deploy, step, engine, pending, d
         assert engine.get_instance(session, instance.id).revision == wins[0]
 
 
-def test_eight_threads_claiming_the_same_task(deploy, step, engine, pending, db):
-    deploy("four_tasks.bpmn")
-    instance = step(engine.start, "four_tasks", {"department": "D01"}, "alice")
-    task = pending(instance.id)["task_1"]
+def test_eight_threads_claiming_the_same_task(first_task, engine, pending, db):
+    instance, task = first_task
 
     def claim(index: int):
         with db.write() as session:
@@ -69,10 +73,8 @@ def test_eight_threads_claiming_the_same_task(deploy, step, engine, pending, db)
     assert pending(instance.id)["task_1"].claimed_by == winners[0]
 
 
-def test_claimed_task_cannot_be_completed_by_someone_else(deploy, step, engine, pending):
-    deploy("four_tasks.bpmn")
-    instance = step(engine.start, "four_tasks", {"department": "D01"}, "alice")
-    task = pending(instance.id)["task_1"]
+def test_claimed_task_cannot_be_completed_by_someone_else(first_task, step, engine, pending):
+    instance, task = first_task
     step(engine.claim, task.id, "bob")
     with pytest.raises(TaskClaimedByOther):
         step(engine.complete_task, task.id, {}, "carol")

@@ -186,14 +186,19 @@ def test_reply_sent_back_by_the_reviewer(submit):
     assert case.petition().reply.startswith("已于9月20日")
 
 
+def escalation_levels(domain):
+    """The escalations recorded so far, oldest first."""
+    with domain.db.read() as session:
+        return [e.level for e in session.scalars(select(Escalation).order_by(Escalation.id))]
+
+
 def test_escalation_ladder_warning_urge_order_notice(submit, domain):
     case = submit()
     dispatch(case)
     sign(case)
 
     def levels():
-        with domain.db.read() as session:
-            return [e.level for e in session.scalars(select(Escalation).order_by(Escalation.id))]
+        return escalation_levels(domain)
 
     for _ in range(40):
         case.advance(timedelta(days=1))
@@ -251,8 +256,7 @@ def test_replanning_the_ladder_for_the_same_deadline_does_not_escalate_again(sub
     sign(case)
 
     def levels():
-        with domain.db.read() as session:
-            return sorted(e.level for e in session.scalars(select(Escalation)))
+        return sorted(escalation_levels(domain))
 
     def notifications():
         with domain.db.read() as session:
