@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_DEFINITION_BYTES": 2 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "SECRET_KEY": None,  # default: generated once and kept in the instance folder
+    "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
+    "RATELIMIT_HEADERS_ENABLED": True,
 }
 
 

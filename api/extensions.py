@@ -10,6 +10,8 @@ from datetime import time, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from engine import Database, Engine
 from engine.outbox import ANY_CHANNEL, LogSender, Sender
@@ -33,7 +35,13 @@ class Services:
         return self.domain.engine
 
 
+# Citizens' submissions are limited per client address (RATELIMIT_* settings configure it,
+# e.g. RATELIMIT_STORAGE_URI=redis://... so that several gunicorn workers share counts).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+
+
 def init_app(app: Flask) -> None:
+    limiter.init_app(app)
     domain = create_domain(
         Database.from_url(app.config["DATABASE_URL"]),
         timezone=app.config["TIMEZONE"],

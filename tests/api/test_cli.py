@@ -40,12 +40,6 @@ def test_deploy_of_a_folder_without_definitions_is_a_no_op(runner, tmp_path):
     assert result.exit_code == 0 and "nothing to deploy" in result.output
 
 
-def test_health(client):
-    response = client.get("/api/v1/health")
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": True}
-
-
 def test_demo_seeds_petitions_once(runner, db):
     from pathlib import Path
 

@@ -1,0 +1,36 @@
+"""Paging for list endpoints: `page` and `page_size` in, `items` and `total` out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+MAX_PAGE_SIZE = 100
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
+    """A response schema `{items: [item], total, page, page_size}` for one item schema."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "page_size": fields.Integer(required=True),
+        },
+        name=name,
+    )
+
+
+def paginate(session: Session, query: Select, page: int, page_size: int) -> dict[str, Any]:
+    """Run one page of an ORM `query` and count all its rows (the count drops the ORDER BY)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
