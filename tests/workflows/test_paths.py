@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from sqlalchemy import select
 
 from engine.models import OutboxMessage
 from workflows.models import Escalation
+from tests.workflows.conftest import START
 from workflows.statuses import PetitionStatus as S, PublicStatus, TRANSITIONS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -272,3 +275,22 @@ def test_replanning_the_ladder_for_the_same_deadline_does_not_escalate_again(sub
     assert levels() == ["order", "urge", "warning"] and notifications() == sent, "and no repeated urges"
     case.advance(timedelta(days=6))  # the notice rung (Oct 19) was still ahead, so it still comes
     assert levels() == ["notice", "order", "urge", "warning"]
+
+
+@pytest.mark.parametrize(
+    "type_,urgency,sign_due,handle_due",
+    [
+        ("letters", "critical", end_of(2026, 9, 29), end_of(2026, 11, 13)),  # 信访: 15 / 60 calendar days, wins over urgency
+        ("complaint", "critical", START + timedelta(minutes=15), START + timedelta(hours=2)),
+        ("report", "urgent", START + timedelta(hours=1), end_of(2026, 9, 15)),
+        ("consultation", "normal", end_of(2026, 9, 15), end_of(2026, 9, 16)),
+        ("help", "normal", end_of(2026, 9, 15), end_of(2026, 9, 28)),  # 10 working days: Sun Sep 20 is one, Fri Sep 25 not
+        ("suggestion", "normal", end_of(2026, 9, 15), end_of(2026, 9, 28)),
+        ("complaint", "normal", end_of(2026, 9, 15), end_of(2026, 10, 10)),
+    ],
+)
+def test_deadline_rules_by_type_and_urgency(submit, type_, urgency, sign_due, handle_due):
+    case = submit(type=type_, urgency=urgency)
+    dispatch(case)
+    petition = case.petition()
+    assert (petition.sign_due_at, petition.due_at) == (sign_due, handle_due)
