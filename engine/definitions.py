@@ -77,22 +77,48 @@ class Definitions:
         problems = _add_to_parser(parser, uploaded)
         if problems:
             raise DefinitionError(problems)
+        upload_names = {doc.name for doc in uploaded}
+        keys = [pid for pid in parser.get_process_ids() if parser.process_parsers[pid].filename in upload_names]
+        keys += self._add_dependents(session, parser, uploaded, by_name)
         self._resolve_missing(session, parser, by_name)
-        uploaded_processes = [
-            pid for pid in parser.get_process_ids() if parser.process_parsers[pid].filename in {d.name for d in uploaded}
-        ]
+        if not keys:
+            raise DefinitionError([DefinitionProblem(", ".join(sorted(upload_names)), "defines no executable process, "
+                                                     "and no deployed process is built from these files")])
         closures, problems = {}, []
-        for pid in uploaded_processes:
+        for pid in keys:
             try:
                 closures[pid] = _closure_files(parser, pid)
             except ValidationException as exc:
                 problems.append(_problem(exc, uploaded))
         if problems:
             raise DefinitionError(problems)
-        if not uploaded_processes:
-            raise DefinitionError([DefinitionProblem(d.name, "defines no executable process") for d in uploaded if d.kind == "bpmn"] or [DefinitionProblem(", ".join(by_name), "no BPMN file with an executable process")])
-        stored = {name: self._store_file(session, name, by_name[name]) for name in by_name}
-        return [self._version(session, parser, pid, [stored[n] for n in closures[pid]], actor) for pid in uploaded_processes]
+        stored = {name: self._store_file(session, name, content) for name, content in by_name.items()}
+        return [self._version(session, parser, pid, [stored[n] for n in closures[pid]], actor) for pid in keys]
+
+    def _add_dependents(
+        self, session: Session, parser: SpiffBpmnParser, uploaded: list[DefinitionXml], by_name: dict[str, bytes]
+    ) -> list[str]:
+        """Keys of deployed processes built from a file the upload replaces (same name, or
+        redefining one of its processes or decisions): they get a new version too, so that a
+        changed decision table reaches the processes that use it. Their other files are added."""
+        redefined = {symbol for doc in uploaded for symbol, _ in _symbols(doc)}
+        in_upload = set(parser.process_parsers)
+        dependents: dict[str, list[DefinitionFile]] = {}
+        for version in self.latest_versions(session):
+            replaced = [f for f in version.files if f.name in by_name or self._symbols_of(session, f) & redefined]
+            if replaced and version.process_key not in in_upload:
+                dependents[version.process_key] = [f for f in version.files if f not in replaced]
+        kept = {f.name: f for files in dependents.values() for f in files if f.name not in by_name}
+        for stored in kept.values():
+            by_name[stored.name] = stored.content
+        problems = _add_to_parser(parser, [parse_definition(f.name, f.content, len(f.content)) for f in kept.values()])
+        if problems:
+            raise DefinitionError(problems)
+        return [key for key in dependents if key in parser.process_parsers]
+
+    @staticmethod
+    def _symbols_of(session: Session, stored: DefinitionFile) -> set[str]:
+        return set(session.scalars(select(DefinitionSymbol.symbol).where(DefinitionSymbol.file_id == stored.id)))
 
     def _parse_all(self, files: Sequence[tuple[str, bytes]]) -> list[DefinitionXml]:
         parsed, problems = [], []

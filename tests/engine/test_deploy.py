@@ -119,3 +119,19 @@ def test_dangling_reference_is_refused(deploy):
     with pytest.raises(DefinitionError) as caught:
         deploy("call_activity.bpmn")
     assert "child_process" in str(caught.value)
+
+
+def test_a_changed_decision_table_alone_versions_the_processes_that_use_it(deploy, step, engine, pending, db):
+    deploy("decision.bpmn", "risk.dmn")
+    stricter = (ENGINE_DATA / "risk.dmn").read_bytes().replace(b"1000", b"100")
+    assert stricter != (ENGINE_DATA / "risk.dmn").read_bytes()
+    assert [(d.process_key, d.version) for d in deploy(("risk.dmn", stricter))] == [("decide", 2)]
+    instance = step(engine.start, "decide", {}, "alice")
+    step(engine.complete_task, pending(instance.id)["enter_amount"].id, {"amount": 500}, "alice")
+    assert "approve_high" in pending(instance.id), "the new version uses the new threshold"
+
+
+def test_unrelated_files_alone_are_refused(deploy):
+    with pytest.raises(DefinitionError) as caught:
+        deploy("risk.dmn")
+    assert "no deployed process is built from these files" in str(caught.value)
