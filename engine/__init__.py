@@ -34,7 +34,8 @@ from .models import (
     TaskStatus,
     Timer,
 )
-from .runtime import Engine, RetryPolicy, StepReport
+from .runtime import Engine
+from .steps import RetryPolicy, StepReport
 from .scripting import ScriptRegistry
 from .timers import claim_due_timers, fire_due_timers
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from engine import Engine, HumanTask, ProcessInstance, UnknownTask, audit
 from engine.effects import Effect
 from engine.outbox import enqueue
-from engine.runtime import StepReport
+from engine import StepReport
 
 from .errors import InvalidForm, UnknownPetition
 from .forms import DEPARTMENT_FIELDS, validate_form

@@ -1,0 +1,161 @@
+"""One step of a workflow, computed in memory: what it does, what it produced, what it reports.
+
+Nothing here touches the database: `run_step` applies a step to a live workflow and returns
+the state to store and the projection changes to write, or raises whatever the process
+raised. `runtime.Engine` frames it with locking, saving and projecting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.orm import Session
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from . import effects, projections
+from .effects import Effect
+from .errors import TaskNotOpen
+from .models import InstanceStatus, ProcessInstance
+from .serializer import StateSerializer
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a step does, as recorded on an incident so that `retry` can run it again."""
+
+    action: str  # start | complete | timer | message
+    task_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    patch: dict[str, Any] = field(default_factory=dict)  # on retry: merged into every task the step runs
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "task_id": self.task_id, "data": self.data}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What running a step produced: the state to store and the projection changes to write."""
+
+    plan: projections.Plan
+    state: str
+    status: InstanceStatus
+    thrown: list[dict[str, Any]]
+    after: projections.Snapshot
+    effects: list[Effect]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """What a saved step did, as handed to the host's step listeners."""
+
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    action: str  # start | complete | timer | message
+    task_id: str | None
+    data: dict[str, Any]
+    actor: str | None
+    at: datetime
+    effects: list[Effect]
+    created_tasks: list[dict[str, Any]]
+
+
+StepListener = Callable[[Session, StepReport], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failing timer step is tried again before it becomes an incident."""
+
+    max_attempts: int = 3
+    base_delay: timedelta = timedelta(seconds=30)
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> timedelta:
+        """Wait before the try after `attempt` failed ones: base, base·factor, base·factor², …"""
+        return self.base_delay * (self.factor ** (attempt - 1))
+
+
+def run_step(serializer: StateSerializer, workflow: BpmnWorkflow, before: projections.Snapshot, step: Step) -> Outcome:
+    """Everything a step computes, before anything is written. May raise anything."""
+    with effects.collecting() as emitted:
+        apply_step(workflow, step)
+        workflow.do_engine_steps(will_complete_task=_before_task(step.patch))
+        after = projections.take_snapshot(workflow)
+        completed = step.task_id if step.action == "complete" else None
+        plan = projections.plan_changes(workflow, before, after, completed)
+    return Outcome(
+        plan=plan,
+        state=serializer.encode(workflow),
+        status=status_of(workflow, after),
+        thrown=[
+            serializer.convert_data({"name": e.event_definition.name, "payload": e.payload})
+            for e in workflow.get_events()
+        ],
+        after=after,
+        effects=list(emitted),
+    )
+
+
+def apply_step(workflow: BpmnWorkflow, step: Step) -> None:
+    """Do what the step is about, before the engine runs on. Raises TaskNotOpen."""
+    if step.action == "start":
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(step.data, **step.patch)
+    elif step.action == "complete":
+        task = ready_task(workflow, step.task_id)
+        task.data.update(step.data, **step.patch)
+        effects.running_task(task)
+        task.run()
+    elif step.action == "timer":
+        workflow.refresh_timers()
+    elif step.action == "message":
+        task = workflow.get_task_from_id(UUID(step.task_id))
+        if task is None or not task.has_state(TaskState.WAITING):
+            raise TaskNotOpen(step.task_id, "not waiting")
+        workflow.send_event(BpmnEvent(task.task_spec.event_definition, step.data))
+    else:
+        raise ValueError(f"unknown step action {step.action!r}")
+
+
+def ready_task(workflow: BpmnWorkflow, task_id: str) -> Task:
+    """The READY user task with this id. Raises TaskNotOpen."""
+    task = workflow.get_task_from_id(UUID(task_id))
+    if task is None or not task.has_state(TaskState.READY) or not task.task_spec.manual:
+        raise TaskNotOpen(task_id, "not ready")
+    return task
+
+
+def _before_task(patch: dict[str, Any]) -> Callable[[Any], None]:
+    """A do_engine_steps callback: names the running task for effects, applies a retry's corrections."""
+
+    def before(task: Any) -> None:
+        effects.running_task(task)
+        if patch:
+            task.data.update(patch)
+
+    return before
+
+
+def status_of(workflow: BpmnWorkflow, snapshot: projections.Snapshot) -> InstanceStatus:
+    if workflow.is_completed():
+        return InstanceStatus.COMPLETED
+    return InstanceStatus.RUNNING if snapshot.ready else InstanceStatus.WAITING
+
+
+def describe_failure(exc: Exception) -> tuple[str, str | None]:
+    task_spec = getattr(exc, "task_spec", None)
+    spec_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", None)
+    inner = getattr(exc, "exception", None)
+    message = str(exc)
+    if inner is not None and str(inner) not in message:
+        message = f"{message}: {inner}"
+    notes = getattr(exc, "__notes__", None)
+    if notes:
+        message = "; ".join([message, *notes])
+    return message[:4000], spec_id
