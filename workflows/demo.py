@@ -113,8 +113,11 @@ def _drive(domain: Domain, clock: SimulatedClock, rng: random.Random, petition_i
     answers: dict[str, Callable[[], dict[str, Any]]] = {
         "triage_petition": lambda: {"decision": "reject", "reject_reason": "duplicate"} if rng.random() < 0.08
         else {"decision": "dispatch", "department": department},
-        "sign_for": lambda: {"sign_decision": "sign"},
+        "sign_for": lambda: {"sign_decision": "return", "return_reason": "不属于本单位职责"} if rng.random() < 0.05
+        else {"sign_decision": "sign"},
         "handle": lambda: rng.choice([
+            {"action": "transfer", "transfer_to": rng.choice([c for c in DEPARTMENTS if c != department])},
+            {"action": "cohandle", "assisting": rng.sample([c for c in DEPARTMENTS if c != department], 2)},
             {"action": "reply", "reply": "经核查，已责成相关单位整改，并将持续跟踪。"},
             {"action": "reply", "reply": "您反映的问题已处理完毕，感谢您的监督。"},
             {"action": "request_info", "info_request": "请补充具体地址和现场照片。"},
