@@ -24,7 +24,9 @@ from engine.workers import Health, read_health
 
 from workflows.calendar import coverage as calendar_coverage, seed_from_library
 from workflows.demo import seed_demo
+from workflows.errors import PetitionError
 from workflows.models import Petition
+from workflows.staff import Role, create_staff
 
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
@@ -47,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(worker)
     app.cli.add_command(status)
+    app.cli.add_command(user_group)
 
 
 def configure_logging() -> None:
@@ -58,6 +61,7 @@ def configure_logging() -> None:
 
 
 db_group = AppGroup("db", help="Database schema.")
+user_group = AppGroup("user", help="Staff accounts.")
 calendar_group = AppGroup("calendar", help="The business calendar (public holidays and make-up working days).")
 
 
@@ -87,6 +91,21 @@ def demo(count: int, force: bool) -> None:
     statuses = seed_demo(svc.db, utcnow(), count=count, timezone=current_app.config["TIMEZONE"])
     svc.domain.calendar.invalidate()
     click.echo(f"{sum(statuses.values())} demo petitions: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
+
+
+@user_group.command("add", help="Create a staff account and print its API token (shown this once).")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--department", default=None, help="Department code (required for handlers).")
+def user_add(name: str, role: str, department: str | None) -> None:
+    try:
+        with services().db.write() as session:
+            created = create_staff(session, name, Role(role), department, utcnow())
+    except PetitionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"created {role} {name!r} (id {created.staff.id}); API token, shown this once:", err=True)
+    click.echo(created.token)
 
 
 @db_group.command("upgrade", help="Apply all pending migrations.")

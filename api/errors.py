@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from engine import (
@@ -25,8 +25,19 @@ from engine import (
     UnknownProcess,
     UnknownTask,
 )
+from engine.errors import UnknownDefinitionFile
+from workflows.deadlines import NoDeadlineRules
+from workflows.departments import (
+    DepartmentNotFound,
+    DuplicateDepartment,
+    InactiveDepartment,
+    InvalidCategory,
+    InvalidParent,
+    UnknownRoutingRule,
+)
 from workflows.errors import InvalidForm, PetitionError, UnknownDepartment, UnknownPetition
-from workflows.staff import DepartmentRequired, DuplicateStaff
+from workflows.escalations import AlreadyAcknowledged, UnknownEscalation
+from workflows.staff import DepartmentRequired, DuplicateStaff, LastAdministrator, UnknownStaff
 from workflows.statuses import IllegalTransition
 
 log = logging.getLogger(__name__)
@@ -38,7 +49,16 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (UnknownInstance, 404, "Process instance not found"),
     (UnknownProcess, 404, "Process not found"),
     (UnknownPetition, 404, "Petition not found"),
+    (UnknownDefinitionFile, 404, "Definition file not found"),
+    (UnknownEscalation, 404, "Escalation not found"),
+    (DepartmentNotFound, 404, "Department not found"),
+    (UnknownRoutingRule, 404, "Routing rule not found"),
+    (UnknownStaff, 404, "Staff account not found"),
+    (NoDeadlineRules, 404, "Deadline rules not found"),
     (UnknownDepartment, 422, "Unknown department"),
+    (InactiveDepartment, 422, "Inactive department"),
+    (InvalidParent, 422, "Invalid parent department"),
+    (InvalidCategory, 422, "Invalid category"),
     (DefinitionError, 422, "Invalid process definition"),
     (InvalidData, 422, "Invalid data"),
     (InvalidForm, 422, "Invalid form data"),
@@ -46,6 +66,9 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (ScriptError, 422, "Script error"),
     (NoMessageWaiting, 409, "No process waits for this message"),
     (DuplicateStaff, 409, "Already exists"),
+    (DuplicateDepartment, 409, "Already exists"),
+    (AlreadyAcknowledged, 409, "Already acknowledged"),
+    (LastAdministrator, 409, "Last administrator"),
     (IllegalTransition, 409, "Status change not allowed"),
     (ConflictError, 409, "Conflict"),
 ]
@@ -102,6 +125,18 @@ def handle_database_down(exc: DBAPIError) -> Response:
     return problem(503, "Service Unavailable", "the database cannot be reached; try again shortly")
 
 
+def handle_value_refused(exc: DataError) -> Response:
+    """A value the database refuses (too long, out of range) that no check above caught: bad input."""
+    log.warning("database refused a value: %s", exc.orig)
+    return problem(422, "Invalid value", "a value is too long or out of range")
+
+
+def handle_integrity(exc: IntegrityError) -> Response:
+    """A unique or foreign key violation: most often two requests creating the same thing at once."""
+    log.warning("integrity error: %s", exc.orig)
+    return problem(409, "Conflict", "the change conflicts with existing data, perhaps a concurrent change; reload and retry")
+
+
 def handle_unexpected(exc: Exception) -> Response:
     log.exception("unexpected error", exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
@@ -112,4 +147,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PetitionError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(DataError, handle_value_refused)
+    app.register_error_handler(IntegrityError, handle_integrity)
     app.register_error_handler(Exception, handle_unexpected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -34,3 +35,9 @@ def paginate(session: Session, query: Select, page: int, page_size: int) -> dict
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
     return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+def paginate_list(items: Sequence[Any], page: int, page_size: int) -> dict[str, Any]:
+    """One page of a list that is small enough to hold (e.g. the latest version of each process)."""
+    start = (page - 1) * page_size
+    return {"items": list(items[start:start + page_size]), "total": len(items), "page": page, "page_size": page_size}

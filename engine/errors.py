@@ -43,6 +43,12 @@ class UnknownProcess(EngineError):
         super().__init__(f"no deployed process {process_key!r}{suffix}")
 
 
+class UnknownDefinitionFile(EngineError):
+    def __init__(self, process_key: str, version: int, name: str):
+        self.process_key, self.version, self.name = process_key, version, name
+        super().__init__(f"version {version} of process {process_key!r} has no file {name!r}")
+
+
 class UnknownInstance(EngineError):
     def __init__(self, instance_id: int):
         self.instance_id = instance_id

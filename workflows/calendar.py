@@ -146,6 +146,15 @@ def seed_from_library(session: Session, years: Iterable[int], now: datetime) -> 
     return seeded
 
 
+def days_of_year(session: Session, year: int) -> tuple[list[CalendarDay], CalendarYear | None]:
+    """The days of `year` that differ from the weekday rule, and what is known of the year."""
+    days = session.scalars(
+        select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .order_by(CalendarDay.day)
+    )
+    return list(days), session.get(CalendarYear, year)
+
+
 def set_day(session: Session, day: date, is_workday: bool, name: str, now: datetime) -> CalendarDay:
     """An administrator's decision about one day; it wins over the library's."""
     row = session.merge(CalendarDay(day=day, is_workday=is_workday, name=name, source="admin"))

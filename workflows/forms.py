@@ -12,6 +12,10 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from .errors import InvalidForm
 
+TYPES = ("consultation", "help", "suggestion", "complaint", "report", "letters")
+URGENCIES = ("normal", "urgent", "critical")
+CHANNELS = ("web", "phone", "mail", "open311", "staff")
+EMERGENCY_HINTS = ("none", "110", "119", "120")
 REJECT_REASONS = ("duplicate", "not_government_business", "in_litigation", "no_content", "abusive")
 NON_EMPTY = validate.Length(min=1, max=20000)
 
@@ -94,6 +98,29 @@ class FeedbackForm(Schema):
 
 class DissatisfactionReviewForm(Schema):
     conclusion = fields.String(required=True, validate=NON_EMPTY)
+
+
+class SubmissionForm(Schema):
+    """What a citizen submits. A petition must leave at least one way to reach its author,
+    since the reply and any request for information go back to them."""
+
+    type = fields.String(required=True, validate=validate.OneOf(TYPES))
+    urgency = fields.String(load_default="normal", validate=validate.OneOf(URGENCIES))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    body = fields.String(required=True, validate=NON_EMPTY)
+    location = fields.String(allow_none=True, validate=validate.Length(max=255))
+    category = fields.String(allow_none=True, validate=validate.Length(max=64))
+    contact_name = fields.String(allow_none=True, validate=validate.Length(max=64))
+    contact_phone = fields.String(allow_none=True, validate=[validate.Length(min=3, max=32), validate.Regexp(r"^\+?[0-9][0-9 -]*$")])
+    contact_email = fields.Email(allow_none=True, validate=validate.Length(max=255))
+    emergency_hint = fields.String(load_default="none", validate=validate.OneOf(EMERGENCY_HINTS))
+    channel = fields.String(load_default="web", validate=validate.OneOf(CHANNELS))
+
+    @validates_schema
+    def _reachable(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("contact_phone") or data.get("contact_email")):
+            message = "Give a phone number or an e-mail address."
+            raise ValidationError({"contact_phone": [message], "contact_email": [message]})
 
 
 FORMS: dict[str, type[Schema]] = {

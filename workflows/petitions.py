@@ -25,16 +25,12 @@ from engine.outbox import enqueue
 from engine import StepReport
 
 from .errors import InvalidForm, UnknownPetition
-from .forms import DEPARTMENT_FIELDS, validate_form
+from .forms import CHANNELS, DEPARTMENT_FIELDS, EMERGENCY_HINTS, TYPES, URGENCIES, validate_form  # noqa: F401 (re-exported)
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
-TYPES = ("consultation", "help", "suggestion", "complaint", "report", "letters")
-URGENCIES = ("normal", "urgent", "critical")
-CHANNELS = ("web", "phone", "mail", "open311", "staff")
-EMERGENCY_HINTS = ("none", "110", "119", "120")
 # Task data copied onto the petition row whenever the process changes the petition's status.
 SYNCED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "department": ("department_code", str),
@@ -178,8 +174,18 @@ class Petitions:
             petition.closed_at = report.at
         if target is not petition.status:
             audit.record(session, report.instance, "status_changed", report.at, report.actor, task_spec=effect.task_spec,
-                         data={"from": petition.status.value, "to": target.value})
+                         data=self._change_details(petition, target, data))
         petition.status, petition.public_status = target, PUBLIC_STATUS[target]
+
+    @staticmethod
+    def _change_details(petition: Petition, target: PetitionStatus, data: dict[str, Any]) -> dict[str, Any]:
+        """What a status change records: from, to, the department it concerns and, for an
+        information request, the question (the citizen's timeline is read from these)."""
+        details: dict[str, Any] = {"from": petition.status.value, "to": target.value,
+                                   "department": petition.department_code}
+        if target is PetitionStatus.AWAITING_INFO and data.get("info_request"):
+            details["info_request"] = str(data["info_request"])
+        return details
 
     @staticmethod
     def _escalate(session: Session, petition: Petition, effect: Effect, now: datetime) -> None:

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, select
+from sqlalchemy import Boolean, ForeignKey, Index, Select, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, UTCDateTime, string_enum
@@ -60,6 +60,25 @@ class DepartmentRequired(StaffError):
         super().__init__(f"a {role.value} must belong to a department")
 
 
+class UnknownStaff(StaffError):
+    def __init__(self, staff_id: int):
+        self.staff_id = staff_id
+        super().__init__(f"no staff account {staff_id}")
+
+
+class LastAdministrator(StaffError):
+    def __init__(self, staff_id: int):
+        self.staff_id = staff_id
+        super().__init__(f"account {staff_id} is the last active administrator; appoint another one first")
+
+
+class _Unset:
+    """Marks an optional change that was not asked for (None means "clear it")."""
+
+
+UNSET = _Unset()
+
+
 @dataclass(frozen=True)
 class NewStaff:
     staff: Staff
@@ -89,3 +108,42 @@ def create_staff(session: Session, name: str, role: Role, department_code: str |
 def authenticate(session: Session, token: str) -> Staff | None:
     """The active account a token belongs to, or None."""
     return session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active.is_(True))).first()
+
+
+def staff_query(role: Role | None = None, department_code: str | None = None, active: bool | None = None) -> Select:
+    """Accounts matching every filter given, by name."""
+    query = select(Staff).order_by(Staff.name)
+    if role is not None:
+        query = query.where(Staff.role == role)
+    if department_code is not None:
+        query = query.where(Staff.department_code == department_code)
+    if active is not None:
+        query = query.where(Staff.active.is_(active))
+    return query
+
+
+def update_staff(session: Session, staff_id: int, *, role: Role | None = None,
+                 department_code: str | None | _Unset = UNSET, active: bool | None = None) -> Staff:
+    """Change an account's role, department or whether it may sign in (a deactivated token is
+    refused from the next request on). Raises UnknownStaff, DepartmentRequired,
+    UnknownDepartment, LastAdministrator (the system would have no administrator left)."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise UnknownStaff(staff_id)
+    new_role = role or staff.role
+    new_department = staff.department_code if isinstance(department_code, _Unset) else department_code
+    new_active = staff.active if active is None else active
+    if new_role is Role.HANDLER and not new_department:
+        raise DepartmentRequired(new_role)
+    if new_department and new_department != staff.department_code and session.get(Department, new_department) is None:
+        raise UnknownDepartment(new_department)
+    if staff.role is Role.ADMIN and staff.active and (new_role is not Role.ADMIN or not new_active):
+        # Lock every active administrator in one order, so two admins demoting each other
+        # queue instead of both succeeding (or deadlocking) on PostgreSQL.
+        admins = session.scalars(select(Staff.id).where(Staff.role == Role.ADMIN, Staff.active.is_(True))
+                                 .order_by(Staff.id).with_for_update()).all()
+        if not set(admins) - {staff_id}:
+            raise LastAdministrator(staff_id)
+    staff.role, staff.department_code, staff.active = new_role, new_department, new_active
+    session.flush()
+    return staff

@@ -1,0 +1,157 @@
+"""`/api/v1/tasks`: the staff inbox, one task with its form, and claiming, assigning and
+completing tasks.
+
+Who sees and works on which task is `workflows.access`: a task outside the caller's lanes or
+department is a 404 (existence does not leak); one the caller may see but not work on (a
+supervisor looking at a handler's task) is a 403.
+"""
+
+from __future__ import annotations
+
+from flask import abort
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from engine.db import utcnow
+from workflows.access import check_assignee, may_act, may_release
+from workflows.forms import FORMS
+from workflows.models import Petition
+from workflows.queries import InboxFilter, TaskEntry, inbox_page, pending_entries, visible_task
+from workflows.staff import Role
+
+from ..auth import current_staff
+from ..docs import problems, staff_only
+from ..extensions import services
+from ..schemas.tasks import (
+    AssignSchema,
+    CompletedSchema,
+    FormDataSchema,
+    IfMatchSchema,
+    TaskArgs,
+    TaskDetailSchema,
+    TaskPageSchema,
+    TaskSchema,
+    form_json_schema,
+)
+
+blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks: the staff inbox and its actions")
+WORKERS = (Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
+
+
+def _workable(session: Session, task_id: str) -> TaskEntry:
+    """The task, if the caller may work on it: 404 when they may not see it, 403 when they
+    may see but not work on it."""
+    entry = visible_task(session, current_staff(), task_id)
+    if not may_act(current_staff(), entry.task):
+        abort(403, description=f"a {current_staff().role.value} does not work on {entry.task.lane or 'unlaned'} tasks"
+                               + (f" of {entry.task.department}" if entry.task.department else ""))
+    return entry
+
+
+def _detail(session: Session, entry: TaskEntry) -> dict:
+    instance = services().engine.get_instance(session, entry.task.instance_id)
+    return {"task": entry.task, "petition": entry.petition, "revision": instance.revision,
+            "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form)}
+
+
+def _reloaded(task_id: str) -> dict:
+    with services().db.read() as session:
+        return _detail(session, visible_task(session, current_staff(), task_id))
+
+
+@blp.route("")
+class Inbox(MethodView):
+    @staff_only(blp, *WORKERS)
+    @blp.arguments(TaskArgs, location="query")
+    @blp.response(200, TaskPageSchema)
+    def get(self, args: dict):
+        """Pending tasks I may work on, overdue first, then by due time (then oldest first)."""
+        filters = InboxFilter(mine=args["mine"], lane=args.get("lane"), department=args.get("department"),
+                              status=args.get("status"), overdue=args.get("overdue"), process=args.get("process"))
+        with services().db.read() as session:
+            return inbox_page(session, current_staff(), filters, utcnow(), args["page"], args["page_size"])
+
+
+@blp.route("/<task_id>")
+class Task(MethodView):
+    @staff_only(blp, *WORKERS)
+    @blp.response(200, TaskDetailSchema)
+    @problems(blp, 404)
+    def get(self, task_id: str):
+        """A task with its petition and the JSON Schema of the form that completes it."""
+        with services().db.read() as session:
+            return _detail(session, visible_task(session, current_staff(), task_id))
+
+
+@blp.route("/<task_id>/claim")
+class Claim(MethodView):
+    @staff_only(blp, *WORKERS)
+    @blp.response(200, TaskDetailSchema)
+    @problems(blp, 404, 409)
+    def post(self, task_id: str):
+        """Take a task so nobody else completes it meanwhile (409 when someone else has it)."""
+        svc = services()
+        with svc.db.write() as session:
+            _workable(session, task_id)
+            svc.engine.claim(session, task_id, current_staff().name)
+        return _reloaded(task_id)
+
+
+@blp.route("/<task_id>/unclaim")
+class Unclaim(MethodView):
+    @staff_only(blp, *WORKERS)
+    @blp.response(200, TaskDetailSchema)
+    @problems(blp, 404, 409)
+    def post(self, task_id: str):
+        """Put a claimed task back in the pool: one's own claim, or anyone's for a supervisor."""
+        svc, staff = services(), current_staff()
+        with svc.db.write() as session:
+            entry = visible_task(session, staff, task_id)
+            force = may_release(staff, entry.task)
+            if not force:
+                _workable(session, task_id)
+            svc.engine.unclaim(session, task_id, staff.name, force=force)
+        return _reloaded(task_id)
+
+
+@blp.route("/<task_id>/assign")
+class Assign(MethodView):
+    @staff_only(blp, Role.SUPERVISOR, Role.ADMIN)
+    @blp.arguments(AssignSchema)
+    @blp.response(200, TaskDetailSchema)
+    @problems(blp, 404, 409, 422)
+    def post(self, assignment: dict, task_id: str):
+        """Give a pending task to a staff member who works in its lane (and department)."""
+        svc = services()
+        with svc.db.write() as session:
+            entry = visible_task(session, current_staff(), task_id)
+            assignee = check_assignee(session, entry.task, assignment["assignee"])
+            svc.engine.assign(session, task_id, assignee.name, current_staff().name)
+        return _reloaded(task_id)
+
+
+@blp.route("/<task_id>/complete")
+class Complete(MethodView):
+    @staff_only(blp, *WORKERS)
+    @blp.arguments(IfMatchSchema, location="headers")
+    @blp.arguments(FormDataSchema)
+    @blp.response(200, CompletedSchema)
+    @problems(blp, 404, 409, 422)
+    def post(self, headers: dict, data: dict, task_id: str):
+        """Complete a task with its form's data (422 with field errors when they do not fit).
+
+        409 when it was completed already, is claimed by someone else, or (with If-Match) the
+        process moved on since the revision given.
+        """
+        svc, staff = services(), current_staff()
+        with svc.db.write() as session:
+            entry = _workable(session, task_id)
+            instance = svc.domain.petitions.complete_task(session, task_id, data, staff.name,
+                                                          expected_revision=headers.get("expected_revision"))
+            petition = session.get(Petition, entry.petition.id) if entry.petition else None
+            result = {"instance_id": instance.id, "status": instance.status, "revision": instance.revision,
+                      "petition_status": petition.status if petition else None}
+        with svc.db.read() as session:
+            result["next_tasks"] = pending_entries(session, staff, result["instance_id"])
+        return result

@@ -1,0 +1,89 @@
+"""Who may see and work on which task and petition: lanes, departments and contacts.
+
+A task's lane names the role that works on it (the BPMN lanes are `dispatcher`, `handler`,
+`supervisor` and `citizen`); a handler works only on its own department's tasks. Citizens'
+tasks are answered through the citizen's own endpoints, never by staff. Both the inbox
+query (as SQL) and the checks on a single task (in Python) come from the rules here, so the
+list and the detail cannot disagree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.orm import Session
+
+from engine import HumanTask
+
+from .errors import InvalidForm
+from .staff import Role, Staff
+
+CITIZEN_LANE = "citizen"
+LANE_OF_ROLE: dict[Role, str] = {Role.DISPATCHER: "dispatcher", Role.HANDLER: "handler", Role.SUPERVISOR: "supervisor"}
+# Roles that oversee every staff lane: they may look at any staff task (and reassign it).
+OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# Roles that read petitions' contact details in full; a handler does for its own department's.
+SEES_CONTACTS = frozenset({Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN})
+
+
+def may_act(staff: Staff, task: HumanTask) -> bool:
+    """Whether `staff` may claim or complete `task`: the lane's role (a handler only in its
+    own department), or an administrator on any staff task."""
+    if task.lane == CITIZEN_LANE:
+        return False
+    if staff.role is Role.ADMIN:
+        return True
+    if task.lane is None or LANE_OF_ROLE.get(staff.role) != task.lane:
+        return False
+    return staff.role is not Role.HANDLER or task.department == staff.department_code
+
+
+def may_see(staff: Staff, task: HumanTask) -> bool:
+    """Whether `task` exists for `staff` at all (otherwise it is answered as unknown)."""
+    if task.lane == CITIZEN_LANE:
+        return False
+    return staff.role in OVERSEERS or may_act(staff, task) or task.assignee == staff.name
+
+
+def may_release(staff: Staff, task: HumanTask) -> bool:
+    """Whether `staff` may put someone else's claim on `task` back in the pool."""
+    return staff.role in OVERSEERS and may_see(staff, task)
+
+
+def visible_tasks(staff: Staff) -> ColumnElement[bool]:
+    """`may_see` as an SQL condition on `human_task`, for the inbox."""
+    staff_lane = or_(HumanTask.lane.is_(None), HumanTask.lane != CITIZEN_LANE)
+    if staff.role in OVERSEERS:
+        return staff_lane
+    lane = LANE_OF_ROLE.get(staff.role)
+    if lane is None:
+        return HumanTask.assignee == staff.name
+    own = HumanTask.lane == lane
+    if staff.role is Role.HANDLER:
+        own = and_(own, HumanTask.department == staff.department_code)
+    return and_(staff_lane, or_(own, HumanTask.assignee == staff.name))
+
+
+def default_lanes(staff: Staff) -> ColumnElement[bool]:
+    """The inbox of a role when no lane is asked for: its own lane and what is assigned to it
+    (an administrator's inbox holds every staff lane)."""
+    lane = LANE_OF_ROLE.get(staff.role)
+    if lane is None:
+        return true()
+    return or_(HumanTask.lane == lane, HumanTask.assignee == staff.name)
+
+
+def sees_contacts(staff: Staff) -> bool:
+    """Whether `staff` reads contact details unmasked (on a petition it may open at all)."""
+    return staff.role in SEES_CONTACTS
+
+
+def check_assignee(session: Session, task: HumanTask, name: str) -> Staff:
+    """The active account called `name`, if it may work on `task`. Raises InvalidForm (on the
+    `assignee` field): a task given to someone who may not complete it would be stuck."""
+    assignee = session.scalars(select(Staff).where(Staff.name == name, Staff.active.is_(True))).first()
+    if assignee is None:
+        raise InvalidForm("assignment", {"assignee": [f"no active staff account named {name!r}"]})
+    if not may_act(assignee, task):
+        raise InvalidForm("assignment", {"assignee": [f"{name} ({assignee.role.value}) does not work on {task.lane or 'unlaned'} tasks"
+                                                      + (f" of {task.department}" if task.department else "")]})
+    return assignee

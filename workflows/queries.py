@@ -1,0 +1,236 @@
+"""Staff lists: petitions filtered on their indexed columns, the task inbox, an instance's audit log.
+
+Every query here reads petition columns and engine projections only, never workflow state,
+so a page costs about the same at a million petitions as at ten. Listings mask contact
+details: people who only browse do not need a citizen's phone number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine import HumanTask, InstanceEvent, TaskStatus, UnknownTask
+from engine.models import PENDING_TASK_STATUSES
+
+from .access import default_lanes, may_see, visible_tasks
+from .models import Petition
+from .staff import Staff
+from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
+
+T = TypeVar("T")
+# Statuses in which a petition still waits for its department: only these can be overdue.
+UNANSWERED = tuple(s for s, public in PUBLIC_STATUS.items() if public in (PublicStatus.RECEIVED, PublicStatus.IN_PROGRESS))
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+def page_of(session: Session, query: Select, page: int, page_size: int,
+            build: Callable[[Any], T] = lambda row: row) -> Page[T]:
+    """One page of `query`'s rows, each made into an item by `build`, and the count of all rows."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(query.limit(page_size).offset((page - 1) * page_size))
+    return Page([build(row) for row in rows], total, page, page_size)
+
+
+# -- petitions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PetitionFilter:
+    """Every field given narrows the list; `text` looks in titles and bodies (or is a tracking number)."""
+
+    status: PetitionStatus | None = None
+    public_status: PublicStatus | None = None
+    type: str | None = None
+    urgency: str | None = None
+    department: str | None = None
+    overdue: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    text: str | None = None
+
+
+def overdue_petitions(now: datetime) -> ColumnElement[bool]:
+    """Past the handling deadline and not answered yet."""
+    return and_(Petition.status.in_(UNANSWERED), Petition.due_at < now)
+
+
+def petitions_query(f: PetitionFilter, now: datetime) -> Select:
+    """Petitions matching `f`, newest first."""
+    query = select(Petition).order_by(Petition.created_at.desc(), Petition.id.desc())
+    equal = {Petition.status: f.status, Petition.public_status: f.public_status, Petition.type: f.type,
+             Petition.urgency: f.urgency, Petition.department_code: f.department}
+    query = query.where(*(column == value for column, value in equal.items() if value is not None))
+    if f.overdue is True:
+        query = query.where(overdue_petitions(now))
+    elif f.overdue is False:
+        query = query.where(~overdue_petitions(now) | Petition.due_at.is_(None))
+    if f.created_from is not None:
+        query = query.where(Petition.created_at >= f.created_from)
+    if f.created_to is not None:
+        query = query.where(Petition.created_at < f.created_to)
+    if f.text:  # a tracking number as the text finds that petition (callers quote theirs)
+        query = query.where(or_(Petition.tracking_no == f.text.strip(), Petition.title.icontains(f.text, autoescape=True),
+                                Petition.body.icontains(f.text, autoescape=True)))
+    return query
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """13800001234 → 138****1234: enough to recognise, not enough to call."""
+    if not phone:
+        return phone
+    digits = phone.replace(" ", "").replace("-", "")
+    keep_head, keep_tail = (3, 4) if len(digits) >= 9 else (1, 2)
+    return digits[:keep_head] + "*" * max(len(digits) - keep_head - keep_tail, 1) + digits[-keep_tail:]
+
+
+def mask_name(name: str | None) -> str | None:
+    """张三 → 张*; a one-character name is masked whole."""
+    if not name:
+        return name
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
+
+
+def mask_email(email: str | None) -> str | None:
+    """alice@example.com → a***@example.com."""
+    if not email:
+        return email
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+class MaskedPetition:
+    """A petition as it is listed: every field as stored, except masked contact details."""
+
+    def __init__(self, petition: Petition):
+        self._petition = petition
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._petition, name)
+
+    @property
+    def contact_name(self) -> str | None:
+        return mask_name(self._petition.contact_name)
+
+    @property
+    def contact_phone(self) -> str | None:
+        return mask_phone(self._petition.contact_phone)
+
+    @property
+    def contact_email(self) -> str | None:
+        return mask_email(self._petition.contact_email)
+
+
+def petitions_page(session: Session, f: PetitionFilter, now: datetime, page: int, page_size: int) -> Page[MaskedPetition]:
+    """One page of the petition list, contacts masked."""
+    return page_of(session, petitions_query(f, now), page, page_size, lambda row: MaskedPetition(row[0]))
+
+
+def events_query(instance_id: int | None) -> Select:
+    """The audit log of an instance, oldest first (nothing for a petition without one)."""
+    return select(InstanceEvent).where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)
+
+
+# -- the task inbox -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PetitionBrief:
+    """What a task says about the petition it belongs to."""
+
+    id: int
+    tracking_no: str
+    title: str
+    type: str
+    urgency: str
+    status: PetitionStatus
+    department_code: str | None
+    due_at: datetime | None
+
+
+BRIEF_COLUMNS = (Petition.id, Petition.tracking_no, Petition.title, Petition.type, Petition.urgency, Petition.status,
+                 Petition.department_code, Petition.due_at)
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """A task with its petition, when it belongs to one."""
+
+    task: HumanTask
+    petition: PetitionBrief | None
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> TaskEntry:
+        task, *brief = row
+        return cls(task, PetitionBrief(*brief) if brief[0] is not None else None)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """`mine`: assigned to or claimed by the caller; `lane` None: the caller's usual lanes."""
+
+    mine: bool = False
+    lane: str | None = None
+    department: str | None = None
+    status: TaskStatus | None = None
+    overdue: bool | None = None
+    process: str | None = None
+
+
+def with_petition(query: Select) -> Select:
+    return query.add_columns(*BRIEF_COLUMNS).outerjoin(Petition, Petition.instance_id == HumanTask.instance_id)
+
+
+def inbox_query(staff: Staff, f: InboxFilter, now: datetime) -> Select:
+    """The pending tasks `staff` may see that match `f`, oldest due first (so overdue ones
+    lead), tasks without a due time last."""
+    statuses = [f.status] if f.status in PENDING_TASK_STATUSES else PENDING_TASK_STATUSES
+    query = select(HumanTask).where(HumanTask.status.in_(statuses), visible_tasks(staff))
+    query = query.where(HumanTask.lane == f.lane if f.lane is not None else default_lanes(staff))
+    if f.mine:
+        query = query.where(or_(HumanTask.assignee == staff.name, HumanTask.claimed_by == staff.name))
+    if f.department is not None:
+        query = query.where(HumanTask.department == f.department)
+    if f.process is not None:
+        query = query.where(HumanTask.process_key == f.process)
+    if f.overdue is True:
+        query = query.where(HumanTask.due_at < now)
+    elif f.overdue is False:
+        query = query.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
+    return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+
+
+def inbox_page(session: Session, staff: Staff, f: InboxFilter, now: datetime, page: int, page_size: int) -> Page[TaskEntry]:
+    """One page of the inbox, each task with its petition (one indexed join)."""
+    query = inbox_query(staff, f, now)
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    rows = session.execute(with_petition(query).limit(page_size).offset((page - 1) * page_size))
+    return Page([TaskEntry.from_row(row) for row in rows], total, page, page_size)
+
+
+def visible_task(session: Session, staff: Staff, task_id: str) -> TaskEntry:
+    """One task (pending or done) with its petition, if `staff` may see it. Raises UnknownTask
+    for another department's or lane's task as for a missing one, so existence does not leak."""
+    row = session.execute(with_petition(select(HumanTask).where(HumanTask.id == task_id))).first()
+    if row is None or not may_see(staff, row[0]):
+        raise UnknownTask(task_id)
+    return TaskEntry.from_row(row)
+
+
+def pending_entries(session: Session, staff: Staff, instance_id: int) -> list[TaskEntry]:
+    """The pending tasks of an instance that `staff` may see, with its petition, oldest first."""
+    query = select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(PENDING_TASK_STATUSES),
+                                    visible_tasks(staff)).order_by(HumanTask.created_at, HumanTask.id)
+    return [TaskEntry.from_row(row) for row in session.execute(with_petition(query))]
