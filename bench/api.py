@@ -1,0 +1,291 @@
+"""Benchmark: the HTTP API under a mixed workload, served by gunicorn (2 workers) on loopback.
+
+Each client repeats: submit a petition (citizen), read the dispatcher's inbox, claim the
+oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
+p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim).
+
+Baseline, in the same process: the same four operations called directly on the petition
+domain (no HTTP, no serialization), one client, which shows what the web layer costs.
+
+Second part (PostgreSQL): the inbox and the staff petition list against a bulk-loaded table
+of petitions and open tasks (1,000,000 / 200,000 in the full run): p95 latency.
+
+Run from the project root: .venv/bin/python bench/api.py [--quick] [--json] [--postgres URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from statistics import quantiles
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+import migrations  # noqa: E402
+from engine import Database, HumanTask  # noqa: E402
+from engine.db import create_db_engine, utcnow  # noqa: E402
+from engine.models import PENDING_TASK_STATUSES  # noqa: E402
+from workflows.calendar import seed_from_library  # noqa: E402
+from workflows.domain import create_domain  # noqa: E402
+from workflows.models import Department  # noqa: E402
+from workflows.petitions import Submission  # noqa: E402
+from workflows.staff import Role, create_staff  # noqa: E402
+
+DEFAULT_POSTGRES = os.environ.get("MINYI_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/minyi_bench")
+PETITION = {"type": "complaint", "title": "路灯不亮", "body": "某某路路灯连续一周不亮，夜间出行不安全。", "contact_phone": "13800000000"}
+
+
+def prepare(url: str) -> dict[str, str]:
+    """A fresh schema with reference data, the processes and staff; returns their tokens."""
+    sa = create_db_engine(url)
+    if sa.dialect.name == "postgresql":
+        with sa.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrations.upgrade(sa)
+    sa.dispose()
+    db = Database.from_url(url)
+    domain = create_domain(db)
+    now = utcnow()
+    with db.write() as session:
+        session.add(Department(code="D01", name="市住房和城乡建设局", active=True))
+        session.flush()
+        seed_from_library(session, [now.year, now.year + 1], now)
+        files = [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").iterdir()) if p.suffix in (".bpmn", ".dmn")]
+        domain.engine.definitions.deploy(session, files, actor="bench")
+        tokens = {role.value: create_staff(session, f"bench-{role.value}", role, "D01" if role is Role.HANDLER else None, now).token
+                  for role in (Role.DISPATCHER, Role.HANDLER)}
+    db.dispose()
+    return tokens
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "MINYI_DATABASE_URL": url, "MINYI_SCHEDULER_ENABLED": "false",
+           "MINYI_SUBMISSION_RATE_LIMIT": "100000 per minute", "MINYI_SECRET_KEY": "bench"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+         "wsgi:app"], cwd=ROOT, env=env)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+class Client:
+    """One keep-alive HTTP connection that times every request."""
+
+    def __init__(self, port: int):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.conflicts = 0
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        started = time.perf_counter()
+        self.connection.request(method, "/api/v1" + path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = self.connection.getresponse()
+        payload = response.read()
+        self.latencies.append(time.perf_counter() - started)
+        if response.status == 409:
+            self.conflicts += 1
+        elif response.status >= 400:
+            self.errors += 1
+        return response.status, json.loads(payload) if payload else None
+
+
+def mixed_round(client: Client, tokens: dict[str, str]) -> None:
+    client.call("POST", "/petitions", PETITION)
+    status, inbox = client.call("GET", "/tasks?lane=dispatcher&status=open&page_size=5", token=tokens["dispatcher"])
+    for item in (inbox or {}).get("items", []):
+        status, _ = client.call("POST", f"/tasks/{item['id']}/claim", token=tokens["dispatcher"])
+        if status == 200:
+            client.call("POST", f"/tasks/{item['id']}/complete", {"decision": "dispatch", "department": "D01"},
+                        token=tokens["dispatcher"])
+            return
+
+
+def run_http(url: str, clients: int, rounds: int) -> dict[str, Any]:
+    tokens = prepare(url)
+    port = free_port()
+    server = start_server(url, port)
+    try:
+        workers = [Client(port) for _ in range(clients)]
+        threads = [threading.Thread(target=lambda c=c: [mixed_round(c, tokens) for _ in range(rounds)]) for c in workers]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(10)
+    latencies = sorted(lat for c in workers for lat in c.latencies)
+    cuts = quantiles(latencies, n=100)
+    return {"requests": len(latencies), "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2),
+            "errors": sum(c.errors for c in workers), "lost_claims": sum(c.conflicts for c in workers)}
+
+
+def run_direct(url: str, rounds: int) -> dict[str, Any]:
+    """The baseline: the same operations on the domain, no HTTP."""
+    prepare(url)
+    db = Database.from_url(url)
+    domain = create_domain(db)
+    latencies: list[float] = []
+
+    def timed(call):
+        started = time.perf_counter()
+        result = call()
+        latencies.append(time.perf_counter() - started)
+        return result
+
+    def submit():
+        with db.write() as session:
+            domain.petitions.submit(session, Submission(**PETITION))
+
+    def inbox():
+        with db.read() as session:
+            return list(session.scalars(select(HumanTask).where(HumanTask.lane == "dispatcher", HumanTask.status.in_(PENDING_TASK_STATUSES))
+                                        .order_by(HumanTask.created_at).limit(5)))
+
+    def act(call):
+        with db.write() as session:
+            return call(session)
+
+    started = time.perf_counter()
+    for _ in range(rounds):
+        timed(submit)
+        task = timed(inbox)[0]
+        timed(lambda: act(lambda s: domain.engine.claim(s, task.id, "dispatcher")))
+        timed(lambda: act(lambda s: domain.petitions.complete_task(s, task.id, {"decision": "dispatch", "department": "D01"}, "dispatcher")))
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    cuts = quantiles(latencies, n=100)
+    return {"requests": len(latencies), "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
+
+
+def bulk_load(url: str, petitions: int, open_tasks: int) -> None:
+    """Petitions and open tasks straight into PostgreSQL with generate_series (no engine)."""
+    sa = create_db_engine(url)
+    with sa.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO process_instance (version_id, process_key, business_key, status, revision, state, created_at, updated_at)
+            SELECT v.id, 'petition', 'BK' || g, 'running', 1, '{}', now(), now()
+            FROM generate_series(1, :t) AS g,
+                 (SELECT max(id) AS id FROM process_version WHERE process_key = 'petition') AS v"""), {"t": open_tasks})
+        conn.execute(text("""
+            INSERT INTO petition (tracking_no, access_token_hash, channel, type, urgency, title, body, department_code,
+                status, public_status, reopen_count, extension_days, emergency, created_at, updated_at, due_at, instance_id)
+            SELECT 'BK' || g, md5(g::text), 'web', (ARRAY['complaint','help','suggestion','consultation'])[g % 4 + 1],
+                'normal', '批量工单 ' || g, '正文', 'D01',
+                (ARRAY['handling','closed','signing','replied'])[g % 4 + 1],
+                (ARRAY['in_progress','closed','in_progress','replied'])[g % 4 + 1], 0, 0, false,
+                now() - (g % 365) * interval '1 day', now(), now() + ((g % 30) - 10) * interval '1 day',
+                (SELECT id FROM process_instance WHERE business_key = 'BK' || g)
+            FROM generate_series(1, :n) AS g"""), {"n": petitions})
+        conn.execute(text("""
+            INSERT INTO human_task (id, instance_id, process_key, task_spec, title, lane, form, department, status,
+                due_at, created_at)
+            SELECT md5('t' || i.id), i.id, 'petition', 'handle', '办理', 'handler', 'handle_form', 'D0' || (i.id % 9 + 1),
+                'open', now() + ((i.id % 30) - 10) * interval '1 day', now() - (i.id % 60) * interval '1 day'
+            FROM process_instance AS i WHERE i.business_key LIKE 'BK%'"""))
+        conn.execute(text("ANALYZE"))
+    sa.dispose()
+
+
+def run_queries(url: str, tokens: dict[str, str], samples: int) -> dict[str, Any]:
+    port = free_port()
+    server = start_server(url, port)
+    try:
+        client = Client(port)
+        timings: dict[str, list[float]] = {}
+        for name, path, token in [
+            ("inbox_handler", "/tasks?page_size=20", tokens["handler"]),
+            ("inbox_overdue", "/tasks?overdue=true&page_size=20", tokens["handler"]),
+            ("petitions_list", "/petitions?page_size=20", tokens["dispatcher"]),
+            ("petitions_filtered", "/petitions?status=handling&department=D01&page_size=20", tokens["dispatcher"]),
+        ]:
+            client.latencies = []
+            for _ in range(samples):
+                client.call("GET", path, token=token)
+            timings[name] = client.latencies
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {name: round(quantiles(values, n=20)[18] * 1000, 2) for name, values in timings.items()} | {"errors": client.errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES)
+    args = parser.parse_args()
+    clients, rounds = (4, 25) if args.quick else (8, 150)
+    figures: dict[str, Any] = {"clients": clients, "rounds_per_client": rounds}
+    with tempfile.TemporaryDirectory() as directory:
+        figures["direct_sqlite"] = run_direct(f"sqlite:///{directory}/direct.sqlite3", rounds)
+        figures["http_sqlite"] = run_http(f"sqlite:///{directory}/http.sqlite3", clients, rounds)
+    try:
+        create_db_engine(make_url(args.postgres).set(database="postgres"), isolation_level="AUTOCOMMIT").connect().close()
+        pg_ok = True
+    except Exception as exc:  # the PostgreSQL part is optional
+        pg_ok, figures["postgres_skipped"] = False, str(exc).splitlines()[0]
+    if pg_ok:
+        sa = create_db_engine(make_url(args.postgres).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with sa.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": make_url(args.postgres).database}).first():
+                conn.execute(text(f'CREATE DATABASE "{make_url(args.postgres).database}"'))
+        sa.dispose()
+        figures["http_postgresql"] = run_http(args.postgres, clients, rounds)
+        petitions, tasks = (20_000, 4_000) if args.quick else (1_000_000, 200_000)
+        tokens = prepare(args.postgres)
+        bulk_load(args.postgres, petitions, tasks)
+        figures["queries_postgresql"] = {"petitions": petitions, "open_tasks": tasks,
+                                         **run_queries(args.postgres, tokens, 50 if args.quick else 200)}
+    print(f"mixed workload (submit, inbox, claim, complete), {clients} clients x {rounds} rounds, gunicorn -w 2")
+    print(f"{'':22s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s}")
+    for key in ("direct_sqlite", "http_sqlite", "http_postgresql"):
+        if key in figures:
+            f = figures[key]
+            print(f"{key:22s} {f['requests']:9d} {f['rps']:8.1f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f.get('errors', 0):7d}")
+    if "queries_postgresql" in figures:
+        q = figures["queries_postgresql"]
+        print(f"queries with {q['petitions']:,} petitions and {q['open_tasks']:,} open tasks (PostgreSQL), p95 ms: "
+              + ", ".join(f"{k} {v}" for k, v in q.items() if k not in ("petitions", "open_tasks")))
+    print("targets: >= 400 req/s mixed with p99 <= 100 ms; inbox p95 <= 20 ms at 1,000,000 petitions")
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
