@@ -19,13 +19,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import Engine, HumanTask, ProcessInstance, UnknownTask, audit
+from engine import Engine, HumanTask, ProcessInstance, StepReport, UnknownTask, audit
 from engine.effects import Effect
 from engine.outbox import enqueue
-from engine import StepReport
 
 from .errors import InvalidForm, UnknownPetition
-from .forms import CHANNELS, DEPARTMENT_FIELDS, EMERGENCY_HINTS, TYPES, URGENCIES, validate_form  # noqa: F401 (re-exported)
+from .forms import (  # noqa: F401 (re-exported)
+    CHANNELS,
+    DEPARTMENT_FIELDS,
+    EMERGENCY_HINTS,
+    TYPES,
+    URGENCIES,
+    validate_form,
+)
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition

@@ -36,11 +36,15 @@ class Page(Generic[T]):
     page_size: int
 
 
-def page_of(session: Session, query: Select, page: int, page_size: int,
-            build: Callable[[Any], T] = lambda row: row) -> Page[T]:
-    """One page of `query`'s rows, each made into an item by `build`, and the count of all rows."""
+def page_of(session: Session, query: Select, page: int, page_size: int, build: Callable[[Any], T],
+            widen: Callable[[Select], Select] = lambda query: query) -> Page[T]:
+    """One page of `query`'s rows, each made into an item by `build`, and the count of all rows.
+
+    `widen` adds what the items need but the count does not (a join for display), so
+    counting stays on the filtered table alone.
+    """
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.execute(query.limit(page_size).offset((page - 1) * page_size))
+    rows = session.execute(widen(query).limit(page_size).offset((page - 1) * page_size))
     return Page([build(row) for row in rows], total, page, page_size)
 
 
@@ -214,10 +218,7 @@ def inbox_query(staff: Staff, f: InboxFilter, now: datetime) -> Select:
 
 def inbox_page(session: Session, staff: Staff, f: InboxFilter, now: datetime, page: int, page_size: int) -> Page[TaskEntry]:
     """One page of the inbox, each task with its petition (one indexed join)."""
-    query = inbox_query(staff, f, now)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.execute(with_petition(query).limit(page_size).offset((page - 1) * page_size))
-    return Page([TaskEntry.from_row(row) for row in rows], total, page, page_size)
+    return page_of(session, inbox_query(staff, f, now), page, page_size, TaskEntry.from_row, with_petition)
 
 
 def visible_task(session: Session, staff: Staff, task_id: str) -> TaskEntry:

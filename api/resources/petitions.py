@@ -16,14 +16,19 @@ from workflows.access import sees_contacts
 from workflows.errors import UnknownPetition
 from workflows.models import Petition
 from workflows.petitions import Submission
-from workflows.queries import MaskedPetition, PetitionFilter, events_query, page_of, petitions_page
+from workflows.queries import (
+    MaskedPetition,
+    PetitionFilter,
+    events_query,
+    petitions_page,
+)
 from workflows.staff import Role
 from workflows.tracking import INFO_TASK, RATE_TASK, answer, public_view
 
 from ..auth import current_staff, department_scope, ensure_in_scope
 from ..docs import problems, staff_only
 from ..extensions import limiter, services
-from ..pagination import PageArgs
+from ..pagination import PageArgs, paginate
 from ..schemas.petitions import (
     AccessTokenSchema,
     EventPageSchema,
@@ -157,4 +162,4 @@ class PetitionEvents(MethodView):
         """The audit log of the petition's process, oldest first."""
         with services().db.read() as session:
             petition = _staff_petition(session, petition_id)
-            return page_of(session, events_query(petition.instance_id), args["page"], args["page_size"], lambda row: row[0])
+            return paginate(session, events_query(petition.instance_id), args["page"], args["page_size"])

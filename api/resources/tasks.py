@@ -8,6 +8,8 @@ supervisor looking at a handler's task) is a 403.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -17,7 +19,13 @@ from engine.db import utcnow
 from workflows.access import check_assignee, may_act, may_release
 from workflows.forms import FORMS
 from workflows.models import Petition
-from workflows.queries import InboxFilter, TaskEntry, inbox_page, pending_entries, visible_task
+from workflows.queries import (
+    InboxFilter,
+    TaskEntry,
+    inbox_page,
+    pending_entries,
+    visible_task,
+)
 from workflows.staff import Role
 
 from ..auth import current_staff
@@ -31,7 +39,6 @@ from ..schemas.tasks import (
     TaskArgs,
     TaskDetailSchema,
     TaskPageSchema,
-    TaskSchema,
     form_json_schema,
 )
 
@@ -44,9 +51,14 @@ def _workable(session: Session, task_id: str) -> TaskEntry:
     may see but not work on it."""
     entry = visible_task(session, current_staff(), task_id)
     if not may_act(current_staff(), entry.task):
-        abort(403, description=f"a {current_staff().role.value} does not work on {entry.task.lane or 'unlaned'} tasks"
-                               + (f" of {entry.task.department}" if entry.task.department else ""))
+        _refuse(entry)
     return entry
+
+
+def _refuse(entry: TaskEntry) -> NoReturn:
+    task = entry.task
+    where = f" of {task.department}" if task.department else ""
+    abort(403, description=f"a {current_staff().role.value} does not work on {task.lane or 'unlaned'} tasks{where}")
 
 
 def _detail(session: Session, entry: TaskEntry) -> dict:
@@ -109,8 +121,8 @@ class Unclaim(MethodView):
         with svc.db.write() as session:
             entry = visible_task(session, staff, task_id)
             force = may_release(staff, entry.task)
-            if not force:
-                _workable(session, task_id)
+            if not force and not may_act(staff, entry.task):
+                _refuse(entry)
             svc.engine.unclaim(session, task_id, staff.name, force=force)
         return _reloaded(task_id)
 
