@@ -19,6 +19,13 @@ OPENAPI = {
     "OPENAPI_SWAGGER_UI_PATH": "docs",
     "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
 }
+class MinyiApi(Api):
+    """flask-smorest's Api without its generic error response: every error here is problem+json,
+    declared per endpoint with the statuses it can answer."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer", "description": "a staff API token"}}
 
 
@@ -30,7 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(OPENAPI)
     configuration.configure(app, config)
     extensions.init_app(app)
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
+    api = MinyiApi(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
     errors.init_app(app)  # after Api: our problem+json handlers replace flask-smorest's
     for module in pkgutil.iter_modules(resources.__path__):
         blueprint = getattr(importlib.import_module(f"{resources.__name__}.{module.name}"), "blp", None)

@@ -29,6 +29,7 @@ from .errors import DefinitionError, DefinitionProblem, UnknownProcess
 from .models import DefinitionFile, DefinitionSymbol, ProcessVersion
 from .xmlsafe import DEFAULT_MAX_BYTES, DefinitionXml, element_id_at_line, parse_definition
 
+MAX_KEY_LENGTH = 255  # process_version.process_key
 SPIFF_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
 
@@ -79,6 +80,10 @@ class Definitions:
             raise DefinitionError(problems)
         upload_names = {doc.name for doc in uploaded}
         keys = [pid for pid in parser.get_process_ids() if parser.process_parsers[pid].filename in upload_names]
+        too_long = [DefinitionProblem(parser.process_parsers[pid].filename, f"process id is longer than {MAX_KEY_LENGTH} "
+                                      "characters", element_id=pid[:80]) for pid in keys if len(pid) > MAX_KEY_LENGTH]
+        if too_long:
+            raise DefinitionError(too_long)
         keys += self._add_dependents(session, parser, uploaded, by_name)
         self._resolve_missing(session, parser, by_name)
         if not keys:

@@ -135,3 +135,12 @@ def test_unrelated_files_alone_are_refused(deploy):
     with pytest.raises(DefinitionError) as caught:
         deploy("risk.dmn")
     assert "no deployed process is built from these files" in str(caught.value)
+
+
+def test_a_process_id_longer_than_a_key_is_refused(deploy):
+    from tests.engine.bpmn_builder import script_process
+
+    long_id = "p" * 300
+    with pytest.raises(DefinitionError) as caught:
+        deploy(("long.bpmn", script_process(long_id, "x = 1")))
+    assert "longer than 255" in str(caught.value)
