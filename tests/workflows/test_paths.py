@@ -294,3 +294,11 @@ def test_deadline_rules_by_type_and_urgency(submit, type_, urgency, sign_due, ha
     dispatch(case)
     petition = case.petition()
     assert (petition.sign_due_at, petition.due_at) == (sign_due, handle_due)
+
+
+def test_tasks_carry_their_due_times(submit):
+    case = submit()
+    dispatch(case)
+    assert case.tasks()["sign_for"].due_at == end_of(2026, 9, 15)
+    sign(case)
+    assert case.tasks()["handle"].due_at == end_of(2026, 10, 10)
