@@ -26,7 +26,7 @@ from workflows.staff import Role
 from workflows.tracking import INFO_TASK, RATE_TASK, answer, public_view
 
 from ..auth import current_staff, department_scope, ensure_in_scope
-from ..docs import problems, staff_only
+from ..docs import ID, problems, staff_only
 from ..extensions import limiter, services
 from ..pagination import PageArgs, paginate
 from ..schemas.petitions import (
@@ -140,7 +140,7 @@ def _staff_petition(session, petition_id: int) -> Petition:
     return petition
 
 
-@blp.route("/<int:petition_id>")
+@blp.route(f"/<{ID}:petition_id>")
 class PetitionRecord(MethodView):
     @staff_only(blp, *READERS)
     @blp.response(200, PetitionSchema)
@@ -152,7 +152,7 @@ class PetitionRecord(MethodView):
             return petition if sees_contacts(current_staff()) else MaskedPetition(petition)
 
 
-@blp.route("/<int:petition_id>/events")
+@blp.route(f"/<{ID}:petition_id>/events")
 class PetitionEvents(MethodView):
     @staff_only(blp, *READERS)
     @blp.arguments(PageArgs, location="query")

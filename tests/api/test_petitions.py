@@ -269,3 +269,8 @@ def test_the_audit_log_is_paged_oldest_first(client, desk, as_staff):
     changes = [e for e in everything["items"] if e["kind"] == "status_changed"]
     assert [e["data"]["to"] for e in changes] == ["triage", "signing", "handling"]
     assert changes[1]["data"]["department"] == "D01" and changes[1]["actor"] == "dispatcher-all"
+
+
+def test_an_id_too_large_for_the_database_is_not_found(client, as_staff):
+    response = client.get(f"/api/v1/petitions/{2**70}", headers=as_staff("dispatcher"))
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
