@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
+
+from workflows.queries import page_of
 
 MAX_PAGE_SIZE = 100
 
@@ -31,10 +33,9 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 
 
 def paginate(session: Session, query: Select, page: int, page_size: int) -> dict[str, Any]:
-    """Run one page of an ORM `query` and count all its rows (the count drops the ORDER BY)."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(session.scalars(query.limit(page_size).offset((page - 1) * page_size)))
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    """One page of an ORM `query` and the count of all its rows (workflows' `page_of` does both)."""
+    result = page_of(session, query, page, page_size, build=lambda row: row[0])
+    return {"items": result.items, "total": result.total, "page": result.page, "page_size": result.page_size}
 
 
 def paginate_list(items: Sequence[Any], page: int, page_size: int) -> dict[str, Any]:
