@@ -97,7 +97,8 @@ class Definitions:
                 problems.append(_problem(exc, uploaded))
         if problems:
             raise DefinitionError(problems)
-        stored = {name: self._store_file(session, name, content) for name, content in by_name.items()}
+        parsed = {doc.name: doc for doc in uploaded}
+        stored = {name: self._store_file(session, name, content, parsed.get(name)) for name, content in by_name.items()}
         return [self._version(session, parser, pid, [stored[n] for n in closures[pid]], actor) for pid in keys]
 
     def _add_dependents(
@@ -166,7 +167,9 @@ class Definitions:
         ).first()
 
     @staticmethod
-    def _store_file(session: Session, name: str, content: bytes) -> DefinitionFile:
+    def _store_file(session: Session, name: str, content: bytes, doc: DefinitionXml | None) -> DefinitionFile:
+        """The stored row for this content, added (with what it defines) when new. New content
+        is always part of the upload, so its parsed document `doc` is at hand."""
         digest = sha256(content)
         existing = session.scalars(select(DefinitionFile).where(DefinitionFile.sha256 == digest)).first()
         if existing is not None:
@@ -174,7 +177,7 @@ class Definitions:
         stored = DefinitionFile(name=name, sha256=digest, content=content, created_at=utcnow())
         session.add(stored)
         session.flush()
-        for symbol, kind in _symbols(parse_definition(name, content, len(content))):
+        for symbol, kind in _symbols(doc or parse_definition(name, content, len(content))):
             session.add(DefinitionSymbol(file_id=stored.id, symbol=symbol, kind=kind))
         return stored
 

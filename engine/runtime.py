@@ -118,7 +118,7 @@ class Engine:
         try:
             outcome = run_step(self.serializer, workflow, projections.take_snapshot(workflow), step)
         except Exception as exc:  # stored as it was before the failing step, for `retry`
-            instance.state = self._encode(self._new_workflow(session, instance, data))
+            instance.state = self.serializer.encode(self._new_workflow(session, instance, data))
             instance.status = InstanceStatus.ERROR
             session.add(instance)
             session.flush()
@@ -368,9 +368,6 @@ class Engine:
         workflow = self.serializer.decode(instance.state, specs.spec, specs.subprocess_specs)
         workflow.script_engine = self.script_engine
         return workflow
-
-    def _encode(self, workflow: BpmnWorkflow) -> str:
-        return self.serializer.encode(workflow)
 
     def _checked_data(self, data: Mapping[str, Any] | None) -> dict[str, Any]:
         """Task data must be a JSON object of values the serializer can store."""
