@@ -8,7 +8,6 @@ escalation table and the notification outbox in the step's own transaction.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -24,16 +23,10 @@ from engine.effects import Effect
 from engine.outbox import enqueue
 
 from .errors import InvalidForm, UnknownPetition
-from .forms import (  # noqa: F401 (re-exported)
-    CHANNELS,
-    DEPARTMENT_FIELDS,
-    EMERGENCY_HINTS,
-    TYPES,
-    URGENCIES,
-    validate_form,
-)
+from .forms import DEPARTMENT_FIELDS, validate_form
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
+from .tokens import hash_token
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
@@ -74,11 +67,6 @@ class Submission:
 class Submitted:
     petition: Petition
     access_token: str  # shown to the citizen once; only its hash is stored
-
-
-def hash_token(token: str) -> str:
-    """Access tokens are 192 random bits, so a plain SHA-256 is enough (no stretching needed)."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Petitions:

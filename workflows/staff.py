@@ -7,7 +7,6 @@ password hash buys nothing for a random secret and would cost every request).
 from __future__ import annotations
 
 import enum
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from engine.models import BigId
 
 from .errors import PetitionError, UnknownDepartment
 from .models import Department
+from .tokens import hash_token
 
 
 class Role(str, enum.Enum):
@@ -83,10 +83,6 @@ UNSET = _Unset()
 class NewStaff:
     staff: Staff
     token: str  # shown once
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_staff(session: Session, name: str, role: Role, department_code: str | None, now: datetime) -> NewStaff:

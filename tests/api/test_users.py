@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from workflows.staff import Staff, hash_token
+from workflows.staff import Staff
+from workflows.tokens import hash_token
 
 
 @pytest.fixture

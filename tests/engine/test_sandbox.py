@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
