@@ -16,6 +16,6 @@ def alembic_config(connection=None) -> Config:
     return config
 
 
-def upgrade(sa_engine: Engine, revision: str = "head") -> None:
+def upgrade(sa_engine: Engine, revision: str = "heads") -> None:
     with sa_engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
