@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,6 +51,7 @@ class TaskStatus(str, enum.Enum):
 
 
 PENDING_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+IS_PENDING_TASK = text("status IN (" + ", ".join(f"'{status.value}'" for status in PENDING_TASK_STATUSES) + ")")
 
 
 class DefinitionFile(Base):
@@ -129,7 +131,10 @@ class HumanTask(Base):
 
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_inbox", "status", "lane", "department", "due_at"),
+        # The inbox reads one lane (and department) in due order, pending tasks only: a partial
+        # index in exactly that order serves a page without sorting the whole queue.
+        Index("ix_human_task_queue", "lane", "department", "due_at", "created_at", "id",
+              postgresql_where=IS_PENDING_TASK, sqlite_where=IS_PENDING_TASK),
         Index("ix_human_task_assignee", "assignee", "status"),
         Index("ix_human_task_instance", "instance_id", "status"),
     )

@@ -9,7 +9,7 @@ list and the detail cannot disagree.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from engine import HumanTask
@@ -49,27 +49,45 @@ def may_release(staff: Staff, task: HumanTask) -> bool:
     return staff.role in OVERSEERS and may_see(staff, task)
 
 
-def visible_tasks(staff: Staff) -> ColumnElement[bool]:
-    """`may_see` as an SQL condition on `human_task`, for the inbox."""
-    staff_lane = or_(HumanTask.lane.is_(None), HumanTask.lane != CITIZEN_LANE)
-    if staff.role in OVERSEERS:
-        return staff_lane
+def _staff_lane() -> ColumnElement[bool]:
+    return or_(HumanTask.lane.is_(None), HumanTask.lane != CITIZEN_LANE)
+
+
+def _own_lane(staff: Staff) -> ColumnElement[bool] | None:
+    """The tasks of the lane `staff` works on (its department's, for a handler), if any."""
     lane = LANE_OF_ROLE.get(staff.role)
     if lane is None:
-        return HumanTask.assignee == staff.name
+        return None
     own = HumanTask.lane == lane
-    if staff.role is Role.HANDLER:
-        own = and_(own, HumanTask.department == staff.department_code)
-    return and_(staff_lane, or_(own, HumanTask.assignee == staff.name))
+    return and_(own, HumanTask.department == staff.department_code) if staff.role is Role.HANDLER else own
 
 
-def default_lanes(staff: Staff) -> ColumnElement[bool]:
-    """The inbox of a role when no lane is asked for: its own lane and what is assigned to it
-    (an administrator's inbox holds every staff lane)."""
-    lane = LANE_OF_ROLE.get(staff.role)
-    if lane is None:
-        return true()
-    return or_(HumanTask.lane == lane, HumanTask.assignee == staff.name)
+def visible_tasks(staff: Staff) -> ColumnElement[bool]:
+    """`may_see` as an SQL condition on `human_task`."""
+    if staff.role in OVERSEERS:
+        return _staff_lane()
+    own = _own_lane(staff)
+    assigned = HumanTask.assignee == staff.name
+    return and_(_staff_lane(), or_(own, assigned) if own is not None else assigned)
+
+
+def inbox_parts(staff: Staff, lane: str | None) -> list[ColumnElement[bool]]:
+    """The inbox of `staff` (the tasks it may see in `lane`, or by default in its own lane and
+    assigned to it; every staff lane for an administrator) as disjoint conditions on
+    `human_task`.
+
+    Why parts: "my lane OR assigned to me" as one condition makes the database gather and
+    sort the whole lane for every page; each part alone is one index range already in due
+    order (the lane's queue, the assignee's few tasks), so a page merges two short lists.
+    """
+    in_lane = (lambda condition: and_(condition, HumanTask.lane == lane)) if lane is not None else (lambda c: c)
+    own = _own_lane(staff)
+    if staff.role is Role.ADMIN or (staff.role in OVERSEERS and lane is not None):
+        return [in_lane(_staff_lane())]
+    assigned = and_(_staff_lane(), HumanTask.assignee == staff.name)
+    if own is None:
+        return [in_lane(assigned)]
+    return [in_lane(own), in_lane(and_(assigned, own.is_not(True)))]
 
 
 def sees_contacts(staff: Staff) -> bool:

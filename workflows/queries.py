@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from engine import HumanTask, InstanceEvent, TaskStatus, UnknownTask
 from engine.models import PENDING_TASK_STATUSES
 
-from .access import default_lanes, may_see, visible_tasks
+from .access import inbox_parts, may_see, visible_tasks
 from .models import Petition
 from .staff import Staff
 from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
@@ -193,32 +193,49 @@ class InboxFilter:
     process: str | None = None
 
 
-def with_petition(query: Select) -> Select:
-    return query.add_columns(*BRIEF_COLUMNS).outerjoin(Petition, Petition.instance_id == HumanTask.instance_id)
+def with_petition(query: Select, task: type[HumanTask] = HumanTask) -> Select:
+    return query.add_columns(*BRIEF_COLUMNS).outerjoin(Petition, Petition.instance_id == task.instance_id)
 
 
-def inbox_query(staff: Staff, f: InboxFilter, now: datetime) -> Select:
-    """The pending tasks `staff` may see that match `f`, oldest due first (so overdue ones
-    lead), tasks without a due time last."""
+def inbox_conditions(staff: Staff, f: InboxFilter, now: datetime) -> list[ColumnElement[bool]]:
+    """What every part of the inbox query shares: pending, and the filters of `f`."""
     statuses = [f.status] if f.status in PENDING_TASK_STATUSES else PENDING_TASK_STATUSES
-    query = select(HumanTask).where(HumanTask.status.in_(statuses), visible_tasks(staff))
-    query = query.where(HumanTask.lane == f.lane if f.lane is not None else default_lanes(staff))
+    conditions = [HumanTask.status.in_(PENDING_TASK_STATUSES)]  # as the queue index is written
+    if len(statuses) < len(PENDING_TASK_STATUSES):
+        conditions.append(HumanTask.status.in_(statuses))
     if f.mine:
-        query = query.where(or_(HumanTask.assignee == staff.name, HumanTask.claimed_by == staff.name))
+        conditions.append(or_(HumanTask.assignee == staff.name, HumanTask.claimed_by == staff.name))
     if f.department is not None:
-        query = query.where(HumanTask.department == f.department)
+        conditions.append(HumanTask.department == f.department)
     if f.process is not None:
-        query = query.where(HumanTask.process_key == f.process)
+        conditions.append(HumanTask.process_key == f.process)
     if f.overdue is True:
-        query = query.where(HumanTask.due_at < now)
+        conditions.append(HumanTask.due_at < now)
     elif f.overdue is False:
-        query = query.where(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
-    return query.order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at, HumanTask.id)
+        conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
+    return conditions
+
+
+def inbox_order(task: Any) -> tuple[ColumnElement[Any], ...]:
+    """Oldest due first (so overdue tasks lead), tasks without a due time last."""
+    return task.due_at.asc().nulls_last(), task.created_at, task.id
 
 
 def inbox_page(session: Session, staff: Staff, f: InboxFilter, now: datetime, page: int, page_size: int) -> Page[TaskEntry]:
-    """One page of the inbox, each task with its petition (one indexed join)."""
-    return page_of(session, inbox_query(staff, f, now), page, page_size, TaskEntry.from_row, with_petition)
+    """One page of the pending tasks `staff` may see that match `f`, each with its petition.
+
+    Each part of the inbox (`inbox_parts`) contributes its first `page * page_size` tasks in
+    inbox order from its own index range; the page is cut from their merge. The parts are
+    disjoint, so the total is the sum of their counts.
+    """
+    conditions = inbox_conditions(staff, f, now)
+    parts = [and_(*conditions, part) for part in inbox_parts(staff, f.lane)]
+    depth = page * page_size
+    heads = [select(HumanTask).where(part).order_by(*inbox_order(HumanTask)).limit(depth).subquery() for part in parts]
+    task = aliased(HumanTask, union_all(*(select(head) for head in heads)).subquery() if len(heads) > 1 else heads[0])
+    query = with_petition(select(task), task).order_by(*inbox_order(task)).limit(page_size).offset(depth - page_size)
+    total = sum(session.scalar(select(func.count()).select_from(HumanTask).where(part)) or 0 for part in parts)
+    return Page([TaskEntry.from_row(row) for row in session.execute(query)], total, page, page_size)
 
 
 def visible_task(session: Session, staff: Staff, task_id: str) -> TaskEntry:
