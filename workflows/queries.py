@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from engine import HumanTask, InstanceEvent, TaskStatus, UnknownTask
+from engine import HumanTask, InstanceEvent, UnknownTask
 from engine.models import PENDING_TASK_STATUSES
 
-from .access import inbox_parts, may_see, visible_tasks
+from .access import may_see, visible_tasks
 from .models import Petition
 from .staff import Staff
 from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
@@ -181,64 +181,8 @@ class TaskEntry:
         return cls(task, PetitionBrief(*brief) if brief[0] is not None else None)
 
 
-@dataclass(frozen=True)
-class InboxFilter:
-    """`mine`: assigned to or claimed by the caller; `lane` None: the caller's usual lanes."""
-
-    mine: bool = False
-    lane: str | None = None
-    department: str | None = None
-    status: TaskStatus | None = None
-    overdue: bool | None = None
-    process: str | None = None
-
-
 def with_petition(query: Select) -> Select:
     return query.add_columns(*BRIEF_COLUMNS).outerjoin(Petition, Petition.instance_id == HumanTask.instance_id)
-
-
-def inbox_conditions(staff: Staff, f: InboxFilter, now: datetime) -> list[ColumnElement[bool]]:
-    """What every part of the inbox query shares: pending, and the filters of `f`."""
-    statuses = [f.status] if f.status in PENDING_TASK_STATUSES else PENDING_TASK_STATUSES
-    conditions = [HumanTask.status.in_(PENDING_TASK_STATUSES)]  # as the queue index is written
-    if len(statuses) < len(PENDING_TASK_STATUSES):
-        conditions.append(HumanTask.status.in_(statuses))
-    if f.mine:
-        conditions.append(or_(HumanTask.assignee == staff.name, HumanTask.claimed_by == staff.name))
-    if f.department is not None:
-        conditions.append(HumanTask.department == f.department)
-    if f.process is not None:
-        conditions.append(HumanTask.process_key == f.process)
-    if f.overdue is True:
-        conditions.append(HumanTask.due_at < now)
-    elif f.overdue is False:
-        conditions.append(or_(HumanTask.due_at.is_(None), HumanTask.due_at >= now))
-    return conditions
-
-
-def inbox_order(task: Any) -> tuple[ColumnElement[Any], ...]:
-    """Oldest due first (so overdue tasks lead), tasks without a due time last."""
-    return task.due_at.asc().nulls_last(), task.created_at, task.id
-
-
-def inbox_page(session: Session, staff: Staff, f: InboxFilter, now: datetime, page: int, page_size: int) -> Page[TaskEntry]:
-    """One page of the pending tasks `staff` may see that match `f`, each with its petition.
-
-    Each part of the inbox (`inbox_parts`) contributes its first `page * page_size` tasks in
-    inbox order from its own index range; the page is cut from their merge. The parts are
-    disjoint, so the total is the sum of their counts. The merge is built from plain columns:
-    an ORM alias over the union would cost more to build than the query takes to run.
-    """
-    conditions = inbox_conditions(staff, f, now)
-    parts = [and_(*conditions, part) for part in inbox_parts(staff, f.lane)]
-    depth = page * page_size
-    heads = [select(HumanTask.id, HumanTask.due_at, HumanTask.created_at).where(part).order_by(*inbox_order(HumanTask))
-             .limit(depth).subquery() for part in parts]
-    merged = union_all(*(select(head) for head in heads)).subquery() if len(heads) > 1 else heads[0]
-    page_ids = select(merged).order_by(*inbox_order(merged.c)).limit(page_size).offset(depth - page_size).subquery()
-    query = with_petition(select(HumanTask).join(page_ids, page_ids.c.id == HumanTask.id)).order_by(*inbox_order(page_ids.c))
-    total = sum(session.scalar(select(func.count()).select_from(HumanTask).where(part)) or 0 for part in parts)
-    return Page([TaskEntry.from_row(row) for row in session.execute(query)], total, page, page_size)
 
 
 def visible_task(session: Session, staff: Staff, task_id: str) -> TaskEntry:

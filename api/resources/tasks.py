@@ -19,13 +19,8 @@ from engine.db import utcnow
 from workflows.access import check_assignee, may_act, may_release
 from workflows.forms import FORMS
 from workflows.models import Petition
-from workflows.queries import (
-    InboxFilter,
-    TaskEntry,
-    inbox_page,
-    pending_entries,
-    visible_task,
-)
+from workflows.inbox import InboxFilter, inbox_page
+from workflows.queries import TaskEntry, pending_entries, visible_task
 from workflows.staff import Role
 
 from ..auth import current_staff

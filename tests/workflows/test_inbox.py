@@ -14,7 +14,7 @@ from engine.db import utcnow
 from engine.models import PENDING_TASK_STATUSES
 from workflows.access import CITIZEN_LANE, LANE_OF_ROLE, may_see
 from workflows.models import Department
-from workflows.queries import InboxFilter, inbox_page
+from workflows.inbox import InboxFilter, inbox_page
 from workflows.staff import Role, Staff, create_staff
 
 LANES = ("dispatcher", "handler", "supervisor", CITIZEN_LANE)
