@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
+from engine import HumanTask
 from engine.db import utcnow
 from workflows.access import check_assignee, may_act, may_release
 from workflows.forms import FORMS
@@ -62,9 +63,9 @@ def _detail(session: Session, entry: TaskEntry) -> dict:
             "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form)}
 
 
-def _reloaded(task_id: str) -> dict:
-    with services().db.read() as session:
-        return _detail(session, visible_task(session, current_staff(), task_id))
+def _changed(session: Session, entry: TaskEntry, task: HumanTask) -> dict:
+    """The detail of a task just claimed, released or assigned (`task`, as the change left it)."""
+    return _detail(session, TaskEntry(task, entry.petition))
 
 
 @blp.route("")
@@ -100,9 +101,8 @@ class Claim(MethodView):
         """Take a task so nobody else completes it meanwhile (409 when someone else has it)."""
         svc = services()
         with svc.db.write() as session:
-            _workable(session, task_id)
-            svc.engine.claim(session, task_id, current_staff().name)
-        return _reloaded(task_id)
+            entry = _workable(session, task_id)
+            return _changed(session, entry, svc.engine.claim(session, task_id, current_staff().name))
 
 
 @blp.route("/<task_id>/unclaim")
@@ -118,8 +118,7 @@ class Unclaim(MethodView):
             force = may_release(staff, entry.task)
             if not force and not may_act(staff, entry.task):
                 _refuse(entry)
-            svc.engine.unclaim(session, task_id, staff.name, force=force)
-        return _reloaded(task_id)
+            return _changed(session, entry, svc.engine.unclaim(session, task_id, staff.name, force=force))
 
 
 @blp.route("/<task_id>/assign")
@@ -134,8 +133,7 @@ class Assign(MethodView):
         with svc.db.write() as session:
             entry = visible_task(session, current_staff(), task_id)
             assignee = check_assignee(session, entry.task, assignment["assignee"])
-            svc.engine.assign(session, task_id, assignee.name, current_staff().name)
-        return _reloaded(task_id)
+            return _changed(session, entry, svc.engine.assign(session, task_id, assignee.name, current_staff().name))
 
 
 @blp.route("/<task_id>/complete")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, missing, validate
@@ -61,8 +62,10 @@ def field_json_schema(field: fields.Field) -> dict[str, Any]:
     return schema
 
 
+@lru_cache(maxsize=None)
 def form_json_schema(form: type[Schema] | None, name: str | None = None) -> dict[str, Any] | None:
-    """A JSON Schema (draft 2020-12) of a form, for clients that render or pre-check it.
+    """A JSON Schema (draft 2020-12) of a form, for clients that render or pre-check it
+    (built once per form: forms are classes, fixed for the life of the process).
 
     Rules across fields (e.g. `reply` required when `action` is `reply`) are the form's own
     checks: they are named in its description and enforced when the task is completed.
