@@ -1,4 +1,4 @@
-"""Paging for list endpoints: `page` and `page_size` in, `items` and `total` out."""
+"""Paging for list endpoints: `page` and `page_size` in, `items` and `total` (with `total_exact`) out."""
 
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ class PageArgs(Schema):
 
 
 def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
-    """A response schema `{items: [item], total, page, page_size}` for one item schema."""
+    """A response schema `{items: [item], total, total_exact, page, page_size}` for one item schema."""
     return Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
-            "total": fields.Integer(required=True),
+            "total": fields.Integer(required=True, metadata={"description": "matching items; a lower bound when total_exact is false"}),
+            "total_exact": fields.Boolean(required=True, metadata={"description": "false when counting stopped early (very long lists)"}),
             "page": fields.Integer(required=True),
             "page_size": fields.Integer(required=True),
         },
@@ -35,10 +36,12 @@ def page_schema(item_schema: type[Schema], name: str) -> type[Schema]:
 def paginate(session: Session, query: Select, page: int, page_size: int) -> dict[str, Any]:
     """One page of an ORM `query` and the count of all its rows (workflows' `page_of` does both)."""
     result = page_of(session, query, page, page_size, build=lambda row: row[0])
-    return {"items": result.items, "total": result.total, "page": result.page, "page_size": result.page_size}
+    return {"items": result.items, "total": result.total, "total_exact": result.total_exact, "page": result.page,
+            "page_size": result.page_size}
 
 
 def paginate_list(items: Sequence[Any], page: int, page_size: int) -> dict[str, Any]:
     """One page of a list that is small enough to hold (e.g. the latest version of each process)."""
     start = (page - 1) * page_size
-    return {"items": list(items[start:start + page_size]), "total": len(items), "page": page, "page_size": page_size}
+    return {"items": list(items[start:start + page_size]), "total": len(items), "total_exact": True, "page": page,
+            "page_size": page_size}

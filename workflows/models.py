@@ -63,7 +63,7 @@ class Petition(Base):
     __table_args__ = (
         Index("ix_petition_status_department_due", "status", "department_code", "due_at"),
         Index("ix_petition_department_created", "department_code", "created_at"),
-        Index("ix_petition_created", "created_at"),
+        Index("ix_petition_created", "created_at", "id"),  # the list's order, ties included
         Index("ix_petition_type_urgency", "type", "urgency"),
         Index("ix_petition_instance", "instance_id"),
     )

@@ -24,28 +24,38 @@ from .staff import Staff
 from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
 
 T = TypeVar("T")
+# The staff petition list counts its matches up to this many: past it, "more than 10,000"
+# is all a reader needs, and an exact count would read every row of a million-petition table.
+PETITION_COUNT_LIMIT = 10_000
 # Statuses in which a petition still waits for its department: only these can be overdue.
 UNANSWERED = tuple(s for s, public in PUBLIC_STATUS.items() if public in (PublicStatus.RECEIVED, PublicStatus.IN_PROGRESS))
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a list; `total` is a lower bound when `total_exact` is false."""
+
     items: list[T]
     total: int
     page: int
     page_size: int
+    total_exact: bool = True
 
 
 def page_of(session: Session, query: Select, page: int, page_size: int, build: Callable[[Any], T],
-            widen: Callable[[Select], Select] = lambda query: query) -> Page[T]:
+            widen: Callable[[Select], Select] = lambda query: query, count_limit: int | None = None) -> Page[T]:
     """One page of `query`'s rows, each made into an item by `build`, and the count of all rows.
 
     `widen` adds what the items need but the count does not (a join for display), so
-    counting stays on the filtered table alone.
+    counting stays on the filtered table alone. With `count_limit`, counting stops there:
+    past it the total is "more than `count_limit`", which costs a bounded scan instead of one
+    over every matching row.
     """
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    counted = query.order_by(None) if count_limit is None else query.order_by(None).limit(count_limit + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    exact = count_limit is None or total <= count_limit
     rows = session.execute(widen(query).limit(page_size).offset((page - 1) * page_size))
-    return Page([build(row) for row in rows], total, page, page_size)
+    return Page([build(row) for row in rows], total if exact else count_limit, page, page_size, exact)  # type: ignore[arg-type]
 
 
 # -- petitions ------------------------------------------------------------------------------
@@ -138,8 +148,9 @@ class MaskedPetition:
 
 
 def petitions_page(session: Session, f: PetitionFilter, now: datetime, page: int, page_size: int) -> Page[MaskedPetition]:
-    """One page of the petition list, contacts masked."""
-    return page_of(session, petitions_query(f, now), page, page_size, lambda row: MaskedPetition(row[0]))
+    """One page of the petition list, contacts masked; counted up to `PETITION_COUNT_LIMIT`."""
+    return page_of(session, petitions_query(f, now), page, page_size, lambda row: MaskedPetition(row[0]),
+                   count_limit=PETITION_COUNT_LIMIT)
 
 
 def events_query(instance_id: int | None) -> Select:
