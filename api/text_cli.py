@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from engine.db import utcnow
 from workflows.text.hotspots import Settings, Topic, discover, local_period
@@ -52,6 +52,7 @@ def import_messages_command(csv_file: Path, source: str | None) -> None:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Processes segmenting the text of large periods.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
 def hotspots(first: datetime | None, last: datetime | None, limit: int, workers: int, as_json: bool) -> None:
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     to = last.date() if last else utcnow().astimezone(tz).date()

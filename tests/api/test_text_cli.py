@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import func, select
 
 from workflows.models import Petition
@@ -31,3 +33,27 @@ def test_import_of_a_malformed_file_fails_with_the_cell(runner, db, tmp_path):
     result = runner.invoke(args=["import", "messages", str(path), "--source", "x"])
     assert result.exit_code == 1
     assert "row 3, column created_at" in result.output
+
+
+def test_hotspots_prints_the_topics_and_json(runner, db, tmp_path):
+    from tests.workflows.text.crafted import as_csv, corpus
+
+    docs, _ = corpus()
+    path = tmp_path / "crafted.csv"
+    path.write_text(as_csv(docs), encoding="utf-8")
+    assert runner.invoke(args=["import", "messages", str(path)]).exit_code == 0
+    result = runner.invoke(args=["hotspots", "--from", "2026-08-01", "--to", "2026-09-30", "--limit", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "2 topics, 2026-08-01 to 2026-09-30"
+    assert lines[1].startswith(" 1. A2区丽发新城小区：搅拌站") and "8 petitions, 8 petitioners" in lines[1]
+    assert any(line.startswith("    #") and "丽发新城" in line for line in lines)
+    as_json = runner.invoke(args=["hotspots", "--from", "2026-08-01", "--to", "2026-09-30", "--json"])
+    data = json.loads(as_json.output)
+    assert [t["petitions"] for t in data["topics"]] == [8, 6, 5]
+    assert data["topics"][0]["representatives"][0]["created_at"].startswith("2026-09")
+
+
+def test_hotspots_refuses_a_reversed_period(runner):
+    result = runner.invoke(args=["hotspots", "--from", "2026-09-30", "--to", "2026-09-01"])
+    assert result.exit_code == 2 and "must not be after --to" in result.output
