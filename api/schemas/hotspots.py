@@ -8,7 +8,8 @@ MAX_LIMIT = 50
 
 
 class HotspotArgs(Schema):
-    from_ = fields.Date(data_key="from", metadata={"description": "first day (local time); default: 29 days before `to`"})
+    from_ = fields.Date(data_key="from",
+                        metadata={"description": "first day (local time); default: 29 days before `to`"})
     to = fields.Date(metadata={"description": "last day, included (local time); default: today"})
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
 

@@ -19,11 +19,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
-from multiprocessing import get_context
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -31,25 +28,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Petition
-from . import clustering, segment
-from .gazetteer import REGION, Gazetteer, is_place, learn
+from . import clustering
+from .features import features_of
+from .gazetteer import Gazetteer, is_place, learn
 from .heat import Activity, Window, heat
-from .stopwords import STOPWORDS
 
 DISTRICT = re.compile(r"[A-Z]\d+[区县市]")
-LETTERS_AND_DIGITS = re.compile(r"^[\x00-\x7f]+$")
 KEY_TERM_SHARE = 0.25
-PARALLEL_FROM = 5000  # petitions; below, starting processes costs more than it saves
 
 
 @dataclass(frozen=True)
 class Settings:
     body_chars: int = 160  # head of the body read and segmented
+    segment_budget: int = 4_000_000  # characters segmented in all: large periods read less of each body
     distance: float = 0.8  # average cosine distance under which petitions form one cluster
     merge_distance: float = 0.55  # centroid distance under which clusters cut apart are joined
     min_petitions: int = 3
     max_df: float = 0.1
-    chunk: int = 2000
+    chunk: int = 5000  # petitions clustered at once (the distance matrix is chunk²)
     terms: int = 5  # key terms per topic
     representatives: int = 3
     workers: int = 1  # processes segmenting large periods
@@ -122,9 +118,10 @@ def find_topics(docs: Sequence[Doc], end: datetime, limit: int = 10, settings: S
     """The `limit` hottest topics among `docs` at the period's `end` (no database: the method itself)."""
     if not docs:
         return []
-    texts = [f"{d.title}\n{d.body[:settings.body_chars]}" for d in docs]
+    head = body_head(docs, settings)
+    texts = [f"{d.title}\n{d.body[:head]}" for d in docs]
     gazetteer = learn(texts, min_count=max(2, len(docs) // 2000))
-    features = features_of([(d.title, d.body[:settings.body_chars]) for d in docs], gazetteer, settings.workers)
+    features = features_of([(d.title, d.body[:head]) for d in docs], gazetteer, settings.workers)
     vectors = clustering.vectorize(features, settings.max_df)
     labels = clustering.cluster(vectors.tfidf, settings.distance, settings.chunk)
     sizes = np.bincount(labels)
@@ -132,38 +129,18 @@ def find_topics(docs: Sequence[Doc], end: datetime, limit: int = 10, settings: S
                               settings.merge_distance)
     sizes = np.bincount(labels)
     window = settings.window or Window(end)
-    ranked = sorted(((_heat(docs, members, end, window), members)
-                     for members in (np.flatnonzero(labels == c) for c in np.flatnonzero(sizes >= settings.min_petitions))),
+    groups = (np.flatnonzero(labels == c) for c in np.flatnonzero(sizes >= settings.min_petitions))
+    ranked = sorted(((_heat(docs, members, end, window), members) for members in groups),
                     key=lambda pair: (-pair[0][0], int(pair[1][0])))
     return [_describe(docs, texts, members, activity, value, vectors, gazetteer, settings)
             for (value, activity), members in ranked[:limit]]
 
 
-def features_of(texts: Sequence[tuple[str, str]], gazetteer: Gazetteer, workers: int = 1) -> list[list[str]]:
-    """Grouping terms of each (title, body), segmented with the gazetteer's names kept whole;
-    in `workers` processes when there are many (segmentation is most of the time)."""
-    terms = gazetteer.terms()
-    segment.add_words(terms)
-    if workers < 2 or len(texts) < PARALLEL_FROM:
-        features = [_features(text) for text in texts]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"),
-                                 initializer=segment.add_words, initargs=(terms,)) as pool:
-            features = list(pool.map(_features, texts, chunksize=1000))
-    shared: dict[str, str] = {}  # one string object per distinct term: a tenth of the memory
-    return [[shared.setdefault(term, term) for term in terms] for terms in features]
-
-
-def _features(text: tuple[str, str]) -> list[str]:
-    """Grouping terms: the title's twice, then the body's."""
-    title = [w for w in segment.words(text[0]) if _is_term(w)]
-    return title + title + [w for w in segment.words(text[1]) if _is_term(w)]
-
-
-@lru_cache(maxsize=200_000)
-def _is_term(word: str) -> bool:
-    """Not a stopword, a single character, a number or code, nor a region (A市, A3区)."""
-    return len(word) > 1 and word not in STOPWORDS and not LETTERS_AND_DIGITS.match(word) and not REGION.fullmatch(word)
+def body_head(docs: Sequence[Doc], settings: Settings) -> int:
+    """How much of each body to read: `body_chars`, less when the period is so large that the
+    titles and heads would exceed the segmentation budget (titles say the most)."""
+    titles = sum(len(d.title) for d in docs)
+    return max(0, min(settings.body_chars, (settings.segment_budget - titles) // len(docs)))
 
 
 def _heat(docs: Sequence[Doc], members: np.ndarray, end: datetime, window: Window) -> tuple[float, Activity]:

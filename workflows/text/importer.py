@@ -120,7 +120,8 @@ def _petition_values(record: dict[str, str], row_no: int, source: str, now: date
     created_at = _time(record["created_at"], tz, fail("created_at", f"not a date-time: {record['created_at']!r}"))
     if created_at is None:
         raise fail("created_at", "empty")
-    replied_at = _time(record.get("replied_at", ""), tz, fail("replied_at", f"not a date-time: {record.get('replied_at')!r}"))
+    replied = record.get("replied_at", "")
+    replied_at = _time(replied, tz, fail("replied_at", f"not a date-time: {replied!r}"))
     status = IMPORTED_STATUS
     return {
         "tracking_no": "HI" + hashlib.sha256(f"{source}\0{source_id}".encode()).hexdigest()[:20],

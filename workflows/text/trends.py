@@ -55,7 +55,8 @@ def alert_period(now: datetime, tz: ZoneInfo) -> str:
     return f"{year}-W{week:02d}"
 
 
-def check_trends(session: Session, now: datetime, tz: ZoneInfo, policy: TrendPolicy = TrendPolicy()) -> list[HotspotAlert]:
+def check_trends(session: Session, now: datetime, tz: ZoneInfo,
+                 policy: TrendPolicy = TrendPolicy()) -> list[HotspotAlert]:
     """Alert supervisors of each fast-growing topic not yet alerted this week; returns the new alerts."""
     settings = Settings(window=Window(now, policy.window))
     period = alert_period(now, tz)

@@ -37,7 +37,8 @@ def test_each_factor_orders_as_documented(hotter, cooler):
 
 
 def test_ten_petitioners_outweigh_one_writing_sixty_times():
-    assert heat(replace(BASE, petitions=10, petitioners=10), END) > heat(replace(BASE, petitions=60, petitioners=1), END)
+    ten = replace(BASE, petitions=10, petitioners=10)
+    assert heat(ten, END) > heat(replace(BASE, petitions=60, petitioners=1), END)
 
 
 def test_a_viral_message_lifts_its_topic_but_not_above_dozens_of_petitioners():
