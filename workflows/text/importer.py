@@ -81,7 +81,7 @@ def _insert_new(session: Session, source: str, batch: list[dict[str, Any]]) -> i
                                                                   Petition.source_id.in_(ids))))
     new = [row for row in batch if row["source_id"] not in known]
     if new:
-        session.execute(insert(Petition), new)
+        session.execute(insert(Petition.__table__), new)  # Core: no per-row ORM bookkeeping
     return len(new)
 
 
@@ -95,6 +95,7 @@ def parse_rows(lines: Iterable[str], source: str, now: datetime, tz: ZoneInfo) -
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise MalformedCsv(1, ", ".join(missing), f"required column missing (the header has: {', '.join(header)})")
+    extras = tuple(name for name in header if name not in KNOWN)  # kept in the `extra` JSON
     row_no = 1
     try:
         for row_no, values in enumerate(reader, start=2):
@@ -102,26 +103,23 @@ def parse_rows(lines: Iterable[str], source: str, now: datetime, tz: ZoneInfo) -
                 continue
             if len(values) != len(header):
                 raise MalformedCsv(row_no, None, f"{len(values)} fields where the header has {len(header)}")
-            yield _petition_values(dict(zip(header, values)), row_no, source, now, tz)
+            yield _petition_values(dict(zip(header, values)), extras, row_no, source, now, tz)
     except csv.Error as exc:
         raise MalformedCsv(row_no + 1, None, f"not valid CSV: {exc}") from None
 
 
-def _petition_values(record: dict[str, str], row_no: int, source: str, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    def fail(column: str, message: str) -> MalformedCsv:
-        return MalformedCsv(row_no, column, message)
-
+def _petition_values(record: dict[str, str], extras: tuple[str, ...], row_no: int, source: str, now: datetime,
+                     tz: ZoneInfo) -> dict[str, Any]:
     source_id = record["id"].strip()
     if not source_id or len(source_id) > MAX_KEY:
-        raise fail("id", f"must have 1 to {MAX_KEY} characters")
+        raise MalformedCsv(row_no, "id", f"must have 1 to {MAX_KEY} characters")
     title, body = record["title"].strip(), record["body"].strip()
     if not title and not body:
-        raise fail("title", "title and body are both empty")
-    created_at = _time(record["created_at"], tz, fail("created_at", f"not a date-time: {record['created_at']!r}"))
+        raise MalformedCsv(row_no, "title", "title and body are both empty")
+    created_at = _time(record, "created_at", row_no, tz)
     if created_at is None:
-        raise fail("created_at", "empty")
-    replied = record.get("replied_at", "")
-    replied_at = _time(replied, tz, fail("replied_at", f"not a date-time: {replied!r}"))
+        raise MalformedCsv(row_no, "created_at", "empty")
+    replied_at = _time(record, "replied_at", row_no, tz)
     status = IMPORTED_STATUS
     return {
         "tracking_no": "HI" + hashlib.sha256(f"{source}\0{source_id}".encode()).hexdigest()[:20],
@@ -138,11 +136,11 @@ def _petition_values(record: dict[str, str], row_no: int, source: str, now: date
         "reopen_count": 0,
         "extension_days": 0,
         "petitioner_ref": _petitioner(record.get("user", "")),
-        "likes": _count(record.get("likes", ""), fail("likes", f"not a count: {record.get('likes')!r}")),
-        "dislikes": _count(record.get("dislikes", ""), fail("dislikes", f"not a count: {record.get('dislikes')!r}")),
+        "likes": _count(record, "likes", row_no),
+        "dislikes": _count(record, "dislikes", row_no),
         "import_source": source,
         "source_id": source_id,
-        "extra": {k: v for k, v in record.items() if k not in KNOWN and v != ""} or None,
+        "extra": {name: record[name] for name in extras if record[name] != ""} or None,
         "created_at": created_at,
         "updated_at": now,
         "replied_at": replied_at,
@@ -150,24 +148,24 @@ def _petition_values(record: dict[str, str], row_no: int, source: str, now: date
     }
 
 
-def _time(text: str, tz: ZoneInfo, error: MalformedCsv) -> datetime | None:
+def _time(record: dict[str, str], column: str, row_no: int, tz: ZoneInfo) -> datetime | None:
     """A date-time in UTC; one without an offset is local time in `tz`. None for an empty cell."""
-    text = text.strip()
+    text = record.get(column, "").strip()
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise error from None
+        raise MalformedCsv(row_no, column, f"not a date-time: {text!r}") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(timezone.utc)
 
 
-def _count(text: str, error: MalformedCsv) -> int | None:
-    text = text.strip()
+def _count(record: dict[str, str], column: str, row_no: int) -> int | None:
+    text = record.get(column, "").strip()
     if not text:
         return None
     if not (text.isascii() and text.isdigit()):
-        raise error
+        raise MalformedCsv(row_no, column, f"not a count: {text!r}")
     return int(text)
 
 
