@@ -129,7 +129,8 @@ def find_topics(docs: Sequence[Doc], end: datetime, limit: int = 10, settings: S
                               settings.merge_distance)
     sizes = np.bincount(labels)
     window = settings.window or Window(end)
-    groups = (np.flatnonzero(labels == c) for c in np.flatnonzero(sizes >= settings.min_petitions))
+    order, ends = np.argsort(labels, kind="stable"), np.cumsum(sizes)  # cluster c: order[ends[c] - sizes[c]:ends[c]]
+    groups = (order[ends[c] - sizes[c]:ends[c]] for c in np.flatnonzero(sizes >= settings.min_petitions))
     ranked = sorted(((_heat(docs, members, end, window), members) for members in groups),
                     key=lambda pair: (-pair[0][0], int(pair[1][0])))
     return [_describe(docs, texts, members, activity, value, vectors, gazetteer, settings)
