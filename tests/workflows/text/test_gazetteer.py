@@ -42,7 +42,7 @@ def test_places_are_told_from_organisations_and_regions():
 
 
 def test_added_words_stay_whole():
-    before = segment.words("樃梨领东汇小区麻将馆扰民")
-    assert "樃梨领东汇小区" not in before
-    segment.add_words(["樃梨领东汇小区"])
-    assert segment.words("樃梨领东汇小区麻将馆扰民")[0] == "樃梨领东汇小区"
+    before = segment.words("蔻湄琮璟苑麻将馆扰民")
+    assert "蔻湄琮璟苑" not in before
+    segment.add_words(["蔻湄琮璟苑"])
+    assert segment.words("蔻湄琮璟苑麻将馆扰民")[0] == "蔻湄琮璟苑"
