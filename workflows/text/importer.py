@@ -81,7 +81,7 @@ def _insert_new(session: Session, source: str, batch: list[dict[str, Any]]) -> i
                                                                   Petition.source_id.in_(ids))))
     new = [row for row in batch if row["source_id"] not in known]
     if new:
-        session.execute(insert(Petition.__table__), new)  # Core: no per-row ORM bookkeeping
+        session.execute(insert(Petition.__table__), new)  # Core executemany: no per-row ORM bookkeeping
     return len(new)
 
 
