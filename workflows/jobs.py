@@ -20,6 +20,7 @@ from engine.scheduler import CronJob, SchedulerContext
 from engine.workers import run_once_per_period
 
 from . import digest
+from .text import trends
 
 QUARTERLY_REPORT_JOB_ID = "quarterly-report"
 
@@ -56,14 +57,20 @@ def quarterly_report_job(context: SchedulerContext, tz: ZoneInfo) -> None:
     run_quarterly_report(context.db, context.worker.id, context.now(), tz, context.clock)
 
 
+def hotspot_job(context: SchedulerContext, tz: ZoneInfo) -> None:
+    trends.run_hotspot_refresh(context.db, context.worker.id, context.now(), tz, context.clock)
+
+
 def cron_jobs(
     timezone: str = "Asia/Shanghai", digest_at: time = time(8, 0), digest_horizon: timedelta = digest.DEFAULT_HORIZON
 ) -> list[CronJob]:
-    """The domain's cron jobs: the daily digest at `digest_at`, the quarterly report on the 1st of Jan/Apr/Jul/Oct."""
+    """The domain's cron jobs: the daily digest at `digest_at`, the quarterly report on the 1st of Jan/Apr/Jul/Oct,
+    the hotspot trend check daily at 07:00."""
     tz = ZoneInfo(timezone)
     return [
         CronJob(digest.DIGEST_JOB_ID, partial(digest_job, horizon=digest_horizon, tz=tz),
                 CronTrigger(hour=digest_at.hour, minute=digest_at.minute, timezone=tz)),
         CronJob(QUARTERLY_REPORT_JOB_ID, partial(quarterly_report_job, tz=tz),
                 CronTrigger(month="1,4,7,10", day=1, hour=6, timezone=tz)),
+        CronJob(trends.HOTSPOT_JOB_ID, partial(hotspot_job, tz=tz), CronTrigger(hour=7, minute=0, timezone=tz)),
     ]

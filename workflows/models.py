@@ -66,6 +66,7 @@ class Petition(Base):
         Index("ix_petition_created", "created_at", "id"),  # the list's order, ties included
         Index("ix_petition_type_urgency", "type", "urgency"),
         Index("ix_petition_instance", "instance_id"),
+        UniqueConstraint("import_source", "source_id", name="uq_petition_import_source_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -95,6 +96,11 @@ class Petition(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # channel-specific fields
+    petitioner_ref: Mapped[str | None] = mapped_column(String(64))  # pseudonymous: counts distinct petitioners
+    likes: Mapped[int | None] = mapped_column(Integer)  # public support, where the channel shows it
+    dislikes: Mapped[int | None] = mapped_column(Integer)
+    import_source: Mapped[str | None] = mapped_column(String(64))  # set on historical rows loaded from a file
+    source_id: Mapped[str | None] = mapped_column(String(64))  # the row's id in that source
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

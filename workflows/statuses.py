@@ -2,7 +2,8 @@
 
 Internal statuses follow the process closely; citizens see a coarser public status. The BPMN
 sets statuses through the `set_status` script function, so a test reads every `set_status`
-call out of the diagrams and checks it against this table.
+call out of the diagrams and checks it against this table. Historical petitions loaded from
+files (`workflows.text.importer`) have no process: they are created `closed` and never move.
 """
 
 from __future__ import annotations

@@ -62,6 +62,7 @@ ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("DELETE", "/api/v1/calendar/<day>"): ADMIN,
     ("POST", "/api/v1/calendar/import"): ADMIN,
     ("GET", "/api/v1/deadlines"): ADMIN,
+    ("GET", "/api/v1/reports/hotspots"): frozenset({R.EVALUATOR, R.SUPERVISOR, R.ADMIN, R.DISPATCHER}),
 }
 NOT_CHECKED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/health"}  # public by nature
 PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

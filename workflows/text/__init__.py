@@ -1,0 +1,1 @@
+"""Reading petition text: segmentation, the learned gazetteer, hotspot topics, historical import."""
