@@ -148,7 +148,7 @@ def _by_department(session: Session, start: date, end: date, now: datetime, code
     histograms: dict[str, Counter[int]] = {}
     for department, days, count in session.execute(days_q):
         histograms.setdefault(department, Counter())[days] = count
-    overdue = dict(session.execute(overdue_q).tuples().all())
+    overdue = dict(session.execute(overdue_q).all())
     return counts, histograms, overdue
 
 
@@ -159,7 +159,7 @@ def department_table(session: Session, start: date, end: date, *, min_sample: in
     min_sample, now = _resolve_min_sample(min_sample), now or utcnow()
     counts, histograms, overdue = _by_department(session, start, end, now, None)
     names = dict(session.execute(select(Department.code, Department.name).where(
-        or_(Department.active.is_(True), Department.code.in_(set(counts) | set(overdue))))).tuples().all())
+        or_(Department.active.is_(True), Department.code.in_(set(counts) | set(overdue))))).all())
     rows = [_kpis(code, name, counts.get(code, {}), histograms.get(code, Counter()), overdue.get(code, 0), min_sample)
             for code, name in sorted(names.items())]
     city = _kpis(None, CITY_NAME, _sum(counts.values()), sum(histograms.values(), Counter()),
