@@ -213,11 +213,7 @@ def histories(count: int, calendar: BusinessCalendar, seed: int) -> Iterator[dic
 
 def fresh_database(url: str) -> Database:
     sa = create_db_engine(url)
-    if sa.dialect.name == "postgresql":
-        with sa.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(sa)
+    migrations.recreate(sa)
     sa.dispose()
     return Database.from_url(url)
 
