@@ -14,6 +14,7 @@
 
 Run from the project root:
     .venv/bin/python bench/reports.py [--quick] [--json] [--database-url URL] [--petitions N]
+                                      [--backend both|postgresql|sqlite]
 """
 
 from __future__ import annotations
@@ -354,14 +355,17 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--database-url", default=DEFAULT_POSTGRES, help="PostgreSQL database (its schema is replaced)")
     parser.add_argument("--petitions", type=int, default=None)
+    parser.add_argument("--backend", choices=("both", "postgresql", "sqlite"), default="both")
     args = parser.parse_args()
     count = args.petitions or (20_000 if args.quick else 1_000_000)
     results: dict[str, Any] = {"petitions": count, "quarter": f"{QUARTER[0]}..{QUARTER[1]}"}
-    results["postgresql"] = kpi_figures(args.database_url, count)
-    print_figures("PostgreSQL", results["postgresql"])
-    with tempfile.TemporaryDirectory() as directory:
-        results["sqlite"] = kpi_figures(f"sqlite:///{directory}/reports.sqlite3", count)
-    print_figures("SQLite", results["sqlite"])
+    if args.backend in ("both", "postgresql"):
+        results["postgresql"] = kpi_figures(args.database_url, count)
+        print_figures("PostgreSQL", results["postgresql"])
+    if args.backend in ("both", "sqlite"):
+        with tempfile.TemporaryDirectory() as directory:
+            results["sqlite"] = kpi_figures(f"sqlite:///{directory}/reports.sqlite3", count)
+        print_figures("SQLite", results["sqlite"])
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
 
