@@ -90,7 +90,8 @@ def demo(count: int, force: bool) -> None:
     if existing and not force:
         click.echo(f"demo data not added: there are {existing} petitions already (use --force)")
         return
-    statuses = seed_demo(svc.db, utcnow(), count=count, timezone=current_app.config["TIMEZONE"])
+    statuses = seed_demo(svc.db, utcnow(), count=count, timezone=current_app.config["TIMEZONE"],
+                         pseudonym_key=current_app.config["SECRET_KEY"].encode())
     svc.domain.calendar.invalidate()
     click.echo(f"{sum(statuses.values())} demo petitions: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
 

@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
         timezone=app.config["TIMEZONE"],
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
         max_definition_bytes=app.config["MAX_DEFINITION_BYTES"],
+        pseudonym_key=app.config["SECRET_KEY"].encode(),
     )
     app.extensions["minyi"] = Services(domain=domain)
 

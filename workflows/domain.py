@@ -33,11 +33,13 @@ def create_domain(
     script_time_limit: float = 1.0,
     max_definition_bytes: int | None = None,
     clock: Callable[[], datetime] = utcnow,
+    pseudonym_key: bytes | None = None,
 ) -> Domain:
+    """`pseudonym_key` keys the hash of citizens' contacts that counts distinct petitioners."""
     tz = ZoneInfo(timezone)
     calendar = CalendarCache(db, tz)
     registry = ScriptRegistry()
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock), calendar=calendar, tz=tz)
+    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock, pseudonym_key), calendar=calendar, tz=tz)

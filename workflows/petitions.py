@@ -26,7 +26,7 @@ from .errors import InvalidForm, UnknownPetition
 from .forms import DEPARTMENT_FIELDS, validate_form
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
-from .tokens import hash_token
+from .tokens import hash_token, petitioner_pseudonym
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
@@ -72,9 +72,10 @@ class Submitted:
 class Petitions:
     """The petition service: the one place that creates petitions and completes their tasks."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]):
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], pseudonym_key: bytes | None = None):
         self.engine = engine
         self.clock = clock
+        self.pseudonym_key = pseudonym_key  # without one, petitioners go uncounted in hotspots
         engine.add_step_listener(self.apply_effects)
 
     def submit(self, session: Session, submission: Submission, actor: str | None = None) -> Submitted:
@@ -93,6 +94,7 @@ class Petitions:
             extension_days=0,
             **{k: v for k, v in vars(submission).items() if k not in ("emergency_hint", "extra")},
             extra=submission.extra or None,
+            petitioner_ref=self._petitioner_ref(submission),
         )
         session.add(petition)
         session.flush()
@@ -207,6 +209,11 @@ class Petitions:
                 {"tracking_no": petition.tracking_no, "petition_id": petition.id}, now=now)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _petitioner_ref(self, submission: Submission) -> str | None:
+        if self.pseudonym_key is None:
+            return None
+        return petitioner_pseudonym(submission.contact_phone, submission.contact_email, self.pseudonym_key)
 
     @staticmethod
     def _check_departments(session: Session, form: str | None, data: dict[str, Any]) -> None:
