@@ -42,4 +42,5 @@ def create_domain(
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock, pseudonym_key), calendar=calendar, tz=tz)
+    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock, calendar.get, pseudonym_key), calendar=calendar,
+                  tz=tz)

@@ -63,6 +63,8 @@ ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/calendar/import"): ADMIN,
     ("GET", "/api/v1/deadlines"): ADMIN,
     ("GET", "/api/v1/reports/hotspots"): frozenset({R.EVALUATOR, R.SUPERVISOR, R.ADMIN, R.DISPATCHER}),
+    ("GET", "/api/v1/reports/departments"): READERS,  # a handler: its own department and the city
+    ("GET", "/api/v1/reports/departments/<code>"): READERS,  # a handler: its own department only
 }
 NOT_CHECKED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/health"}  # public by nature
 PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
