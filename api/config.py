@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # default: generated once and kept in the instance folder
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
+    "DUPLICATE_THRESHOLD": 0.3,  # similarity from which an open petition is shown as a near-duplicate
+    "DUPLICATE_WINDOW_DAYS": 90,  # only petitions received this recently are near-duplicate candidates
 }
 
 

@@ -19,6 +19,7 @@ from engine.scheduler import SchedulerContext, SchedulerSettings, build_schedule
 from engine.workers import WorkerIdentity
 from workflows import jobs
 from workflows.domain import Domain, create_domain
+from workflows.text.duplicates import DuplicateSettings
 
 
 @dataclass
@@ -47,6 +48,8 @@ def init_app(app: Flask) -> None:
         timezone=app.config["TIMEZONE"],
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
         max_definition_bytes=app.config["MAX_DEFINITION_BYTES"],
+        duplicates=DuplicateSettings(threshold=app.config["DUPLICATE_THRESHOLD"],
+                                     window_days=app.config["DUPLICATE_WINDOW_DAYS"]),
     )
     app.extensions["minyi"] = Services(domain=domain)
 

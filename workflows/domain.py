@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
 
 from .calendar import CalendarCache
+from .merge import Merging
 from .petitions import Petitions
 from .scripts import register_script_functions
+from .text.duplicates import DuplicateDetection, DuplicateSettings
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Domain:
     petitions: Petitions
     calendar: CalendarCache
     tz: ZoneInfo
+    merging: Merging
+    duplicates: DuplicateDetection
 
 
 def create_domain(
@@ -33,6 +37,7 @@ def create_domain(
     script_time_limit: float = 1.0,
     max_definition_bytes: int | None = None,
     clock: Callable[[], datetime] = utcnow,
+    duplicates: DuplicateSettings = DuplicateSettings(),
 ) -> Domain:
     tz = ZoneInfo(timezone)
     calendar = CalendarCache(db, tz)
@@ -40,4 +45,6 @@ def create_domain(
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock), calendar=calendar, tz=tz)
+    petitions = Petitions(engine, clock)  # first: the listeners after it see the petition's new status
+    return Domain(db=db, engine=engine, petitions=petitions, calendar=calendar, tz=tz,
+                  merging=Merging(engine, clock), duplicates=DuplicateDetection(engine, duplicates))
