@@ -43,6 +43,18 @@ class Match:
     score: float
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """A near-duplicate as triage lists it."""
+
+    id: int
+    tracking_no: str
+    title: str
+    status: PetitionStatus
+    department_code: str | None
+    score: float
+
+
 def index_terms(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> None:
     """Write the petition's signature terms (it is open)."""
     has_place = bool(signature.places)
@@ -100,6 +112,19 @@ def detect(session: Session, petition: Petition, settings: DuplicateSettings, no
     record(session, petition.id, matches, now)
     index_terms(session, petition, signature, settings)
     return matches
+
+
+def duplicates_of(session: Session, petition_id: int, department: str | None = None) -> list[Duplicate]:
+    """The near-duplicates found for a petition, best first; only `department`'s when given
+    (a handler never learns of another department's petitions)."""
+    query = (select(Petition.id, Petition.tracking_no, Petition.title, Petition.status, Petition.department_code,
+                    DuplicateCandidate.score)
+             .join(DuplicateCandidate, DuplicateCandidate.candidate_id == Petition.id)
+             .where(DuplicateCandidate.petition_id == petition_id)
+             .order_by(DuplicateCandidate.score.desc(), Petition.id))
+    if department is not None:
+        query = query.where(Petition.department_code == department)
+    return [Duplicate(*row) for row in session.execute(query)]
 
 
 class DuplicateDetection:
