@@ -55,15 +55,20 @@ class Duplicate:
     score: float
 
 
+def term_rows(petition_id: int, created_at: datetime, signature: Signature, settings: DuplicateSettings) -> list[dict]:
+    """The `duplicate_term` rows of an open petition: its places and heaviest matter terms."""
+    terms = {place[:TERM_CHARS]: True for place in signature.places}
+    for term in signature.top_terms(settings.signature_terms):
+        terms.setdefault(term[:TERM_CHARS], False)
+    return [{"petition_id": petition_id, "term": term, "is_place": is_place, "has_place": bool(signature.places),
+             "created_at": created_at} for term, is_place in terms.items()]
+
+
 def index_terms(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> None:
     """Write the petition's signature terms (it is open)."""
-    has_place = bool(signature.places)
-    terms = {place[:TERM_CHARS]: True for place in signature.places}
-    terms.update({term[:TERM_CHARS]: False for term in signature.top_terms(settings.signature_terms) if term[:TERM_CHARS] not in terms})
-    if terms:
-        session.execute(insert(DuplicateTerm), [
-            {"petition_id": petition.id, "term": term, "is_place": is_place, "has_place": has_place,
-             "created_at": petition.created_at} for term, is_place in terms.items()])
+    rows = term_rows(petition.id, petition.created_at, signature, settings)
+    if rows:
+        session.execute(insert(DuplicateTerm), rows)
 
 
 def forget(session: Session, petition_id: int) -> None:
