@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
     "KPI_MIN_SAMPLE": 10,  # below this many in a rate's denominator the rate shows "insufficient data"
+    "DUPLICATE_THRESHOLD": 0.3,  # similarity from which an open petition is shown as a near-duplicate
+    "DUPLICATE_WINDOW_DAYS": 90,  # only petitions received this recently are near-duplicate candidates
 }
 
 

@@ -19,6 +19,7 @@ from engine.scheduler import SchedulerContext, SchedulerSettings, build_schedule
 from engine.workers import WorkerIdentity
 from workflows import jobs
 from workflows.domain import Domain, create_domain
+from workflows.text.duplicates import DuplicateSettings
 
 
 @dataclass
@@ -48,6 +49,8 @@ def init_app(app: Flask) -> None:
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
         max_definition_bytes=app.config["MAX_DEFINITION_BYTES"],
         pseudonym_key=app.config["SECRET_KEY"].encode(),
+        duplicates=DuplicateSettings(threshold=app.config["DUPLICATE_THRESHOLD"],
+                                     window_days=app.config["DUPLICATE_WINDOW_DAYS"]),
     )
     app.extensions["minyi"] = Services(domain=domain)
 

@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
 
 from .calendar import CalendarCache
+from .merge import Merging
 from .petitions import Petitions
 from .scripts import register_script_functions
+from .text.duplicates import DuplicateDetection, DuplicateSettings
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Domain:
     petitions: Petitions
     calendar: CalendarCache
     tz: ZoneInfo
+    merging: Merging
+    duplicates: DuplicateDetection
 
 
 def create_domain(
@@ -34,6 +38,7 @@ def create_domain(
     max_definition_bytes: int | None = None,
     clock: Callable[[], datetime] = utcnow,
     pseudonym_key: bytes | None = None,
+    duplicates: DuplicateSettings = DuplicateSettings(),
 ) -> Domain:
     """`pseudonym_key` keys the hash of citizens' contacts that counts distinct petitioners."""
     tz = ZoneInfo(timezone)
@@ -42,5 +47,7 @@ def create_domain(
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock, calendar.get, pseudonym_key), calendar=calendar,
-                  tz=tz)
+    # first: the listeners after it see the petition's new status
+    petitions = Petitions(engine, clock, calendar.get, pseudonym_key)
+    return Domain(db=db, engine=engine, petitions=petitions, calendar=calendar, tz=tz,
+                  merging=Merging(engine, clock), duplicates=DuplicateDetection(engine, duplicates))

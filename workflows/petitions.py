@@ -47,6 +47,12 @@ SYNCED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
+def citizen_address(petition: Petition) -> str:
+    """Where the citizen's notifications go: their phone, else their e-mail, else the tracking
+    number (a citizen without contacts reads them on the tracking page)."""
+    return petition.contact_phone or petition.contact_email or petition.tracking_no
+
+
 @dataclass(frozen=True)
 class Submission:
     """What a citizen (or staff on their behalf) submits; validated by the caller's schema."""
@@ -211,7 +217,7 @@ class Petitions:
     def _notify(session: Session, petition: Petition, effect: Effect, now: datetime) -> None:
         recipient = effect.values["recipient"]
         if recipient == "citizen":
-            channel, address = "citizen", petition.contact_phone or petition.contact_email or petition.tracking_no
+            channel, address = "citizen", citizen_address(petition)
         elif session.get(Department, recipient) is not None:
             channel, address = "department", recipient
         else:
