@@ -36,6 +36,8 @@ from workflows.departments import (
     UnknownRoutingRule,
 )
 from workflows.errors import InvalidForm, PetitionError, UnknownDepartment, UnknownPetition
+from workflows.evaluation.panel import PeriodNotStarted
+from workflows.evaluation.periods import InvalidPeriod
 from workflows.escalations import AlreadyAcknowledged, UnknownEscalation
 from workflows.staff import DepartmentRequired, DuplicateStaff, LastAdministrator, UnknownStaff
 from workflows.statuses import IllegalTransition
@@ -62,6 +64,8 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (DefinitionError, 422, "Invalid process definition"),
     (InvalidData, 422, "Invalid data"),
     (InvalidForm, 422, "Invalid form data"),
+    (InvalidPeriod, 422, "Invalid period"),
+    (PeriodNotStarted, 422, "Period not begun"),
     (DepartmentRequired, 422, "Department required"),
     (ScriptError, 422, "Script error"),
     (NoMessageWaiting, 409, "No process waits for this message"),
@@ -85,7 +89,7 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict[str
 
 
 def field_errors(exc: Exception) -> dict[str, Any] | None:
-    if isinstance(exc, (InvalidData, InvalidForm)):
+    if isinstance(exc, (InvalidData, InvalidForm, InvalidPeriod, PeriodNotStarted)):
         return exc.errors
     if isinstance(exc, DefinitionError):
         errors: dict[str, list[str]] = {}

@@ -1,0 +1,1 @@
+"""Department evaluation: KPIs, the third-party panel, the weighted ranking and the quarterly circular."""
