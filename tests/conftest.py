@@ -14,6 +14,7 @@ from sqlalchemy import text
 import migrations
 import workflows.models  # noqa: F401  (the domain tables are part of every test database)
 import workflows.staff  # noqa: F401
+import workflows.evaluation.models  # noqa: F401
 import workflows.evaluation.tables  # noqa: F401
 import workflows.text.models  # noqa: F401
 from engine import Base, Database, Definitions, Engine, ScriptRegistry

@@ -40,4 +40,4 @@ def create_domain(
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock), calendar=calendar, tz=tz)
+    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock, calendar.get), calendar=calendar, tz=tz)
