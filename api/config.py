@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # default: generated once and kept in the instance folder
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
+    "KPI_MIN_SAMPLE": 10,  # below this many in a rate's denominator the rate shows "insufficient data"
 }
 
 

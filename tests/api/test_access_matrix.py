@@ -64,6 +64,8 @@ ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/calendar/import"): ADMIN,
     ("GET", "/api/v1/deadlines"): ADMIN,
     ("GET", "/api/v1/reports/hotspots"): frozenset({R.EVALUATOR, R.SUPERVISOR, R.ADMIN, R.DISPATCHER}),
+    ("GET", "/api/v1/reports/departments"): READERS,  # a handler: its own department and the city
+    ("GET", "/api/v1/reports/departments/<code>"): READERS,  # a handler: its own department only
     ("GET", "/api/v1/reports/panel/<period>/sample"): EVALUATION,
     ("PUT", "/api/v1/reports/panel/<period>/scores/<department>"): frozenset({R.EVALUATOR}),
     ("GET", "/api/v1/reports/panel/<period>/scores"): EVALUATION,

@@ -10,11 +10,12 @@ Imported historical petitions have no process and no events: they get no facts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine import InstanceEvent
@@ -113,27 +114,36 @@ def record_escalation(session: Session, petition_id: int, level: str) -> None:
 
 def rebuild(session: Session, calendar: BusinessCalendar) -> int:
     """Replace every fact by a replay of the audit log (petitions with a process only), in
-    batches of petitions. Returns the number of assignments written."""
+    batches of petitions read as plain rows and written with multi-row INSERTs, so memory
+    stays flat however many petitions there are. Returns the number of assignments written."""
     session.execute(delete(KpiAssignment))
     ids = session.scalars(select(Petition.id).where(Petition.instance_id.is_not(None)).order_by(Petition.id)).all()
     written = 0
     for first in range(0, len(ids), REBUILD_BATCH):
-        chunk = ids[first:first + REBUILD_BATCH]
-        rows = list(_replay(session, chunk, calendar))
-        session.add_all(rows)
-        session.flush()
+        rows = [as_values(row) for row in replay(session, ids[first:first + REBUILD_BATCH], calendar)]
+        if rows:
+            session.execute(insert(KpiAssignment), rows)
         written += len(rows)
     return written
 
 
-def _replay(session: Session, petition_ids: Iterable[int], calendar: BusinessCalendar) -> Iterator[KpiAssignment]:
-    petitions = {p.instance_id: p for p in session.scalars(select(Petition).where(Petition.id.in_(petition_ids)))}
-    events = session.scalars(select(InstanceEvent).where(
+def as_values(row: KpiAssignment) -> dict[str, Any]:
+    """A transient assignment as the column values of an INSERT (its id left to the database)."""
+    return {column.key: getattr(row, column.key) for column in KpiAssignment.__table__.columns if column.key != "id"}
+
+
+def replay(session: Session, petition_ids: Sequence[int], calendar: BusinessCalendar) -> Iterator[KpiAssignment]:
+    """The assignments of these petitions, replayed from their status changes (not added to the session)."""
+    petitions = {p.instance_id: p for p in session.execute(select(
+        Petition.id, Petition.instance_id, Petition.created_at, Petition.sign_due_at, Petition.due_at, Petition.rating,
+        Petition.solved).where(Petition.id.in_(petition_ids)))}
+    events = session.execute(select(InstanceEvent.instance_id, InstanceEvent.at, InstanceEvent.task_spec,
+                                    InstanceEvent.data).where(
         InstanceEvent.instance_id.in_(petitions), InstanceEvent.kind == "status_changed"
     ).order_by(InstanceEvent.instance_id, InstanceEvent.id))
-    escalations: dict[int, list[Escalation]] = defaultdict(list)
-    for escalation in session.scalars(select(Escalation).where(Escalation.petition_id.in_(petition_ids))
-                                      .order_by(Escalation.created_at)):
+    escalations: dict[int, list[Any]] = defaultdict(list)
+    for escalation in session.execute(select(Escalation.petition_id, Escalation.level, Escalation.created_at)
+                                      .where(Escalation.petition_id.in_(petition_ids)).order_by(Escalation.created_at)):
         escalations[escalation.petition_id].append(escalation)
     assignments: dict[int, list[KpiAssignment]] = defaultdict(list)
     for event in events:
@@ -148,7 +158,7 @@ def _replay(session: Session, petition_ids: Iterable[int], calendar: BusinessCal
         yield from rows
 
 
-def _change_of(petition: Petition, event: InstanceEvent, calendar: BusinessCalendar) -> Change:
+def _change_of(petition: Any, event: Any, calendar: BusinessCalendar) -> Change:
     data = event.data or {}
 
     def moment(key: str, fallback: datetime | None) -> datetime | None:
@@ -159,7 +169,7 @@ def _change_of(petition: Petition, event: InstanceEvent, calendar: BusinessCalen
                   moment("due", petition.due_at))
 
 
-def _settle(rows: list[KpiAssignment], petition: Petition, escalations: list[Escalation]) -> None:
+def _settle(rows: list[KpiAssignment], petition: Any, escalations: list[Any]) -> None:
     """What the replay of status changes cannot know: the rating (on the last reply) and the
     escalation rungs (on the assignment the petition was with at the time)."""
     replied = [row for row in rows if row.outcome == "replied"]

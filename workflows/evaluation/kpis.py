@@ -87,7 +87,7 @@ def rate_conditions(now: datetime) -> dict[str, tuple[ColumnElement[bool], Colum
     """(numerator, denominator) condition on `kpi_assignment` per rate; `now` decides which open
     assignments are already late. The same conditions select the petitions behind a figure."""
     judged_sign = A.sign_outcome.in_(("signed", "returned", "deemed"))
-    replied = A.outcome == "replied"
+    replied = A.outcome.is_not_distinct_from("replied")  # never NULL: the adverse side is NOT numerator
     still_open = A.outcome.is_(None)
     kept = or_(still_open, replied)  # neither returned, transferred away, nor closed for want of information
     return {

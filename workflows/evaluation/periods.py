@@ -121,3 +121,8 @@ class HalfYear:
 
     def previous(self) -> HalfYear:
         return HalfYear(self.year - 1, 2) if self.number == 1 else HalfYear(self.year, 1)
+
+
+def quarter_to_date(today: date) -> tuple[date, date]:
+    """From the first day of `today`'s quarter to `today`."""
+    return Quarter.of(today).first_day, today
