@@ -26,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
     "KPI_MIN_SAMPLE": 10,  # below this many in a rate's denominator the rate shows "insufficient data"
+    "REPORT_ISSUER": "市人民政府办公室",  # the issuing body printed on the quarterly circular
+    "REPORT_WEIGHTS": {},  # ranking weights overriding the defaults, e.g. {"satisfaction": 30} (docs/evaluation.md)
+    "REPORT_MIN_COVERAGE": 0.5,  # share of the weight a department needs data for to be ranked
 }
 
 

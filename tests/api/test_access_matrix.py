@@ -69,6 +69,9 @@ ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/reports/panel/<period>/sample"): EVALUATION,
     ("PUT", "/api/v1/reports/panel/<period>/scores/<department>"): frozenset({R.EVALUATOR}),
     ("GET", "/api/v1/reports/panel/<period>/scores"): EVALUATION,
+    ("GET", "/api/v1/reports/quarterly"): EVALUATION,
+    ("GET", "/api/v1/reports/quarterly/<quarter>.pdf"): EVALUATION,
+    ("GET", "/api/v1/reports/quarterly/<quarter>.html"): EVALUATION,
 }
 NOT_CHECKED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/health"}  # public by nature
 PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
