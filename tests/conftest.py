@@ -73,6 +73,14 @@ def db(shared_database: Database) -> Database:
     return shared_database
 
 
+@pytest.fixture(scope="session")
+def circular(shared_database):
+    """The 2026Q3 circular as the quarterly job stores it (seconds to make: made once per backend)."""
+    from tests.workflows.evaluation.generated import make_circular
+
+    return make_circular(shared_database)
+
+
 @pytest.fixture
 def scripts() -> ScriptRegistry:
     return ScriptRegistry()

@@ -50,8 +50,10 @@ def characters(document: str) -> set[str]:
 
 def subset_font(path: Path, chars: set[str]) -> bytes:
     """The font at `path` with only the glyphs of `chars` (and what they need to be set)."""
-    options = subset.Options(hinting=False, desubroutinize=False, notdef_outline=True, name_IDs=["*"])
-    font = TTFont(str(path), lazy=True)
+    # Hints kept and bounding boxes not recomputed: both cost seconds on a CJK font, and
+    # WeasyPrint subsets the result again with its own options.
+    options = subset.Options(hinting=True, desubroutinize=False, notdef_outline=True, name_IDs=["*"])
+    font = TTFont(str(path), lazy=True, recalcBBoxes=False, recalcTimestamp=False)
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(c) for c in chars])
     subsetter.subset(font)
