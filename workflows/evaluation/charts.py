@@ -65,7 +65,7 @@ def on_time_by_department(departments: Sequence[DepartmentKpis], city: Departmen
 def weekly_volume(week_labels: Sequence[str], series: dict[str, list[int]]) -> str:
     """Stacked bars of the petitions received each week, by type."""
     with rc_context(_style()):
-        figure = Figure(figsize=(WIDTH, 2.4))
+        figure = Figure(figsize=(WIDTH, 2.05))
         axes = figure.subplots()
         bottom = [0] * len(week_labels)
         for colour, (label, counts) in zip(TYPE_COLOURS, series.items()):
