@@ -15,6 +15,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from workflows.departments import DepartmentNotFound
+from workflows.errors import InvalidForm
 from workflows.evaluation import KpiTable, department_kpis, department_table
 from workflows.evaluation.details import behind_figures
 from workflows.evaluation.exports import to_csv, to_xlsx
@@ -36,11 +37,14 @@ DOWNLOAD_DOC = {"responses": {200: {"content": {
 
 
 def period(args: dict) -> tuple[date, date]:
-    """The period asked for; by default this quarter to today (local time)."""
+    """The period asked for; by default this quarter to today (local time). Raises InvalidForm
+    for a `from` after the default `to` (the schema checks two given days)."""
     svc = services()
-    today = svc.engine.clock().astimezone(svc.domain.tz).date()
-    last = args.get("to") or today
-    return args.get("from_") or quarter_to_date(last)[0], last
+    last = args.get("to") or svc.engine.clock().astimezone(svc.domain.tz).date()
+    first = args.get("from_") or quarter_to_date(last)[0]
+    if first > last:
+        raise InvalidForm("period", {"from": [f"must not be after `to` ({last})"]})
+    return first, last
 
 
 def min_sample() -> int:

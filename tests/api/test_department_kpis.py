@@ -162,7 +162,7 @@ def test_a_handler_reads_its_own_department_only(client, as_staff, reference_dat
 
 @pytest.mark.parametrize("query, field", [
     ({"from": "2026-13-01"}, "from"), ({"to": "yesterday"}, "to"),
-    ({"from": "2026-09-20", "to": "2026-09-14"}, "from"), ({"format": "pdf"}, "format"),
+    ({"from": "2026-09-20", "to": "2026-09-14"}, "from"), ({"from": "2999-01-01"}, "from"), ({"format": "pdf"}, "format"),
 ])
 def test_bad_periods_and_formats_are_422_with_field_errors(client, as_staff, reference_data, query, field):
     response = client.get("/api/v1/reports/departments", query_string=query, headers=as_staff("admin"))
