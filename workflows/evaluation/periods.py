@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import ClassVar, Self
 from zoneinfo import ZoneInfo
 
 from ..errors import PetitionError
 
-QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$")
-HALF_YEAR = re.compile(r"^(\d{4})-?H([12])$")
 FIRST_YEAR, LAST_YEAR = 2000, 2099
 
 
@@ -42,37 +41,50 @@ class Span:
         return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
 
 
-def _year(text: str, match: re.Match[str] | None, expected: str, field: str) -> re.Match[str]:
-    if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
-        raise InvalidPeriod(text, expected, field)
-    return match
-
-
 @dataclass(frozen=True, order=True)
-class Quarter:
+class YearPart:
+    """One of the `PARTS` equal parts of a calendar year, written like "2026Q3" (LETTER "Q")."""
+
+    PARTS: ClassVar[int]
+    LETTER: ClassVar[str]
+    EXAMPLE: ClassVar[str]
+    FIELD: ClassVar[str]  # where a period of this kind comes from, for error messages
+
     year: int
-    number: int  # 1 to 4
+    number: int  # 1 to PARTS
 
     @classmethod
-    def parse(cls, text: str, field: str = "quarter") -> Quarter:
-        """"2026Q3" (or "2026-Q3"). Raises InvalidPeriod."""
-        match = _year(text, QUARTER.match(text.strip().upper()), "quarter such as 2026Q3", field)
+    def parse(cls, text: str, field: str | None = None) -> Self:
+        """E.g. "2026Q3" or "2026-q3". Raises InvalidPeriod."""
+        match = re.match(rf"^(\d{{4}})-?{cls.LETTER}([1-{cls.PARTS}])$", text.strip().upper())
+        if match is None or not FIRST_YEAR <= int(match.group(1)) <= LAST_YEAR:
+            raise InvalidPeriod(text, cls.EXAMPLE, field or cls.FIELD)
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
-    def of(cls, day: date) -> Quarter:
-        return cls(day.year, (day.month - 1) // 3 + 1)
+    def of(cls, day: date) -> Self:
+        return cls(day.year, (day.month - 1) * cls.PARTS // 12 + 1)
 
     def __str__(self) -> str:
-        return f"{self.year}Q{self.number}"
+        return f"{self.year}{self.LETTER}{self.number}"
 
     @property
     def first_day(self) -> date:
-        return date(self.year, 3 * self.number - 2, 1)
+        return date(self.year, (self.number - 1) * 12 // self.PARTS + 1, 1)
 
     @property
     def span(self) -> Span:
         return Span(self.first_day, self.next().first_day - timedelta(days=1))
+
+    def next(self) -> Self:
+        return type(self)(self.year + 1, 1) if self.number == self.PARTS else type(self)(self.year, self.number + 1)
+
+    def previous(self) -> Self:
+        return type(self)(self.year - 1, self.PARTS) if self.number == 1 else type(self)(self.year, self.number - 1)
+
+
+class Quarter(YearPart):
+    PARTS, LETTER, EXAMPLE, FIELD = 4, "Q", "quarter such as 2026Q3", "quarter"
 
     @property
     def half_year(self) -> HalfYear:
@@ -83,45 +95,14 @@ class Quarter:
         """"2026年第三季度"."""
         return f"{self.year}年第{'一二三四'[self.number - 1]}季度"
 
-    def next(self) -> Quarter:
-        return Quarter(self.year + 1, 1) if self.number == 4 else Quarter(self.year, self.number + 1)
 
-    def previous(self) -> Quarter:
-        return Quarter(self.year - 1, 4) if self.number == 1 else Quarter(self.year, self.number - 1)
-
-
-@dataclass(frozen=True, order=True)
-class HalfYear:
-    year: int
-    number: int  # 1 or 2
-
-    @classmethod
-    def parse(cls, text: str, field: str = "period") -> HalfYear:
-        """"2026H2" (or "2026-H2"). Raises InvalidPeriod."""
-        match = _year(text, HALF_YEAR.match(text.strip().upper()), "half-year such as 2026H2", field)
-        return cls(int(match.group(1)), int(match.group(2)))
-
-    @classmethod
-    def of(cls, day: date) -> HalfYear:
-        return cls(day.year, 1 if day.month <= 6 else 2)
-
-    def __str__(self) -> str:
-        return f"{self.year}H{self.number}"
-
-    @property
-    def span(self) -> Span:
-        if self.number == 1:
-            return Span(date(self.year, 1, 1), date(self.year, 6, 30))
-        return Span(date(self.year, 7, 1), date(self.year, 12, 31))
+class HalfYear(YearPart):
+    PARTS, LETTER, EXAMPLE, FIELD = 2, "H", "half-year such as 2026H2", "period"
 
     @property
     def label(self) -> str:
         """"2026年下半年"."""
         return f"{self.year}年{'上下'[self.number - 1]}半年"
-
-    def previous(self) -> HalfYear:
-        return HalfYear(self.year - 1, 2) if self.number == 1 else HalfYear(self.year, 1)
-
 
 def quarter_to_date(today: date) -> tuple[date, date]:
     """From the first day of `today`'s quarter to `today`."""
