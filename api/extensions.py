@@ -20,11 +20,14 @@ from engine.workers import WorkerIdentity
 from workflows import jobs
 from workflows.domain import Domain, create_domain
 from workflows.text.duplicates import DuplicateSettings
+from workflows.evaluation.circular import Settings as ReportSettings
+from workflows.evaluation.ranking import Weights
 
 
 @dataclass
 class Services:
     domain: Domain
+    report_settings: ReportSettings
     senders: dict[str, Sender] = field(default_factory=lambda: {ANY_CHANNEL: LogSender()})  # by outbox channel
 
     @property
@@ -52,7 +55,15 @@ def init_app(app: Flask) -> None:
         duplicates=DuplicateSettings(threshold=app.config["DUPLICATE_THRESHOLD"],
                                      window_days=app.config["DUPLICATE_WINDOW_DAYS"]),
     )
-    app.extensions["minyi"] = Services(domain=domain)
+    app.extensions["minyi"] = Services(domain=domain, report_settings=report_settings(app))
+
+
+def report_settings(app: Flask) -> ReportSettings:
+    """The circular's settings from `REPORT_*` and `KPI_MIN_SAMPLE`. Raises InvalidWeights, at
+    start-up rather than at the first quarterly run."""
+    config = app.config
+    weights = Weights.from_config(config.get("REPORT_WEIGHTS"), config.get("REPORT_MIN_COVERAGE"))
+    return ReportSettings(issuer=config["REPORT_ISSUER"], weights=weights, min_sample=int(config["KPI_MIN_SAMPLE"]))
 
 
 def services() -> Services:
@@ -87,7 +98,7 @@ def create_scheduler(
     context = SchedulerContext(svc.db, svc.engine, WorkerIdentity.for_this_process(kind), settings, svc.senders)
     digest_at = time.fromisoformat(app.config.get("DIGEST_AT", "08:00"))
     horizon = timedelta(hours=float(app.config.get("DIGEST_HORIZON_HOURS", 24)))
-    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon)
+    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, svc.report_settings)
     return build_scheduler(context, cron, scheduler_class), context
 
 
