@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # default: generated once and kept in the instance folder
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
+    "ROUTER_MIN_CONFIDENCE": 0.5,  # the triage suggestion's least confidence (workflows/text/suggestions.py)
 }
 
 

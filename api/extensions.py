@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
         timezone=app.config["TIMEZONE"],
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
         max_definition_bytes=app.config["MAX_DEFINITION_BYTES"],
+        suggestion_threshold=float(app.config["ROUTER_MIN_CONFIDENCE"]),
     )
     app.extensions["minyi"] = Services(domain=domain)
 

@@ -15,6 +15,7 @@ import migrations
 import workflows.models  # noqa: F401  (the domain tables are part of every test database)
 import workflows.staff  # noqa: F401
 import workflows.text.models  # noqa: F401
+import workflows.text.router_models  # noqa: F401
 from engine import Base, Database, Definitions, Engine, ScriptRegistry
 from engine.db import create_db_engine
 

@@ -15,6 +15,8 @@ from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
 from .calendar import CalendarCache
 from .petitions import Petitions
 from .scripts import register_script_functions
+from .text.router import ActiveClassifier
+from .text.suggestions import DEFAULT_THRESHOLD, TriageSuggestions
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Domain:
     petitions: Petitions
     calendar: CalendarCache
     tz: ZoneInfo
+    suggestions: TriageSuggestions
 
 
 def create_domain(
@@ -33,6 +36,7 @@ def create_domain(
     script_time_limit: float = 1.0,
     max_definition_bytes: int | None = None,
     clock: Callable[[], datetime] = utcnow,
+    suggestion_threshold: float = DEFAULT_THRESHOLD,
 ) -> Domain:
     tz = ZoneInfo(timezone)
     calendar = CalendarCache(db, tz)
@@ -40,4 +44,7 @@ def create_domain(
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock), calendar=calendar, tz=tz)
+    suggestions = TriageSuggestions(ActiveClassifier(), suggestion_threshold)
+    petitions = Petitions(engine, clock)
+    engine.add_step_listener(suggestions.on_step)
+    return Domain(db=db, engine=engine, petitions=petitions, calendar=calendar, tz=tz, suggestions=suggestions)
