@@ -28,7 +28,7 @@ from workflows.errors import PetitionError
 from workflows.models import Petition
 from workflows.staff import Role, create_staff
 
-from . import text_cli
+from . import router_cli, text_cli
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
@@ -52,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(status)
     app.cli.add_command(user_group)
     text_cli.init_app(app)
+    router_cli.init_app(app)
 
 
 def configure_logging() -> None:

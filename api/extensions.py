@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -84,7 +85,9 @@ def create_scheduler(
     context = SchedulerContext(svc.db, svc.engine, WorkerIdentity.for_this_process(kind), settings, svc.senders)
     digest_at = time.fromisoformat(app.config.get("DIGEST_AT", "08:00"))
     horizon = timedelta(hours=float(app.config.get("DIGEST_HORIZON_HOURS", 24)))
-    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon)
+    training_csv = app.config.get("ROUTER_TRAINING_CSV")
+    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, Path(training_csv) if training_csv else None,
+                          int(app.config.get("ROUTER_RETRAIN_MIN_NEW", jobs.retraining.MIN_NEW)))
     return build_scheduler(context, cron, scheduler_class), context
 
 

@@ -43,13 +43,17 @@ SCHEME = Path(__file__).parent / "data" / "categories.csv"
 
 
 class TooFewExamples(PetitionError):
-    """A category (or the whole set) has too few labelled petitions to learn and measure it."""
+    """Too few labelled petitions to learn and measure: a category with fewer than
+    MIN_PER_CATEGORY, or fewer than two categories; `counts` are the categories concerned."""
 
     def __init__(self, counts: dict[str, int]):
         self.counts = counts
-        short = ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
-        super().__init__(f"each category needs at least {MIN_PER_CATEGORY} petitions and there must be "
-                         f"two categories at least; too few: {short or 'no categories'}")
+        found = ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
+        if any(count < MIN_PER_CATEGORY for count in counts.values()):
+            message = f"each category needs at least {MIN_PER_CATEGORY} labelled petitions; too few: {found}"
+        else:
+            message = f"two categories at least are needed; found {found or 'no labelled petitions'}"
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ def check_counts(labels: Sequence[str]) -> None:
     counts = Counter(labels)
     short = {name: count for name, count in counts.items() if count < MIN_PER_CATEGORY}
     if short or len(counts) < 2:
-        raise TooFewExamples(short)
+        raise TooFewExamples(short or dict(counts))
 
 
 def fit(examples: Sequence[Labelled], seed: int = 0) -> Pipeline:
