@@ -51,7 +51,7 @@ def padded(text: str, width: int) -> str:
 
 
 def metrics_lines(metrics: Metrics) -> list[str]:
-    how = f"{metrics.folds}-fold cross-validation" if metrics.folds else "held-out set"
+    how = f"{metrics.folds}-fold cross-validation" if metrics.folds else "scored"
     lines = [f"{how} on {metrics.rows} petitions: accuracy {metrics.accuracy:.3f}, macro-F1 {metrics.macro_f1:.3f}",
              f"  {padded('category', 16)}{'precision':>10s}{'recall':>8s}{'F1':>8s}{'support':>9s}"]
     lines += [f"  {padded(c.category, 16)}{c.precision:>10.3f}{c.recall:>8.3f}{c.f1:>8.3f}{c.support:>9d}"

@@ -60,7 +60,8 @@ def _refuse(entry: TaskEntry) -> NoReturn:
 def _detail(session: Session, entry: TaskEntry) -> dict:
     instance = services().engine.get_instance(session, entry.task.instance_id)
     return {"task": entry.task, "petition": entry.petition, "revision": instance.revision,
-            "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form)}
+            "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form),
+            "suggestion": services().domain.suggestions.for_task(session, entry.task, entry.petition)}
 
 
 def _changed(session: Session, entry: TaskEntry, task: HumanTask) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import StepReport
+from engine import HumanTask, StepReport
 
 from ..models import Petition, RoutingRule
 from .router import ActiveClassifier
@@ -73,6 +73,10 @@ class TriageSuggestions:
             return
         session.add(TriageSuggestion(petition_id=petition.id, model_version=version,
                                      ranking=[list(pair) for pair in ranking], created_at=report.at))
+
+    def for_task(self, session: Session, task: HumanTask, petition: Petition | None) -> Suggestion | None:
+        """The suggestion shown with a task: a triage task's petition's, None for other tasks."""
+        return self.for_petition(session, petition.id) if task.form == TRIAGE_FORM and petition else None
 
     def for_petition(self, session: Session, petition_id: int) -> Suggestion | None:
         """The stored suggestion, with departments from today's routing rules; None when the
