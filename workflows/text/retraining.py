@@ -54,7 +54,7 @@ def confirmed_since(session: Session, since: datetime | None) -> int:
 
 def confirmed_examples(session: Session) -> list[Labelled]:
     """Every petition dispatched at triage whose category the dispatch confirms, oldest first."""
-    rules = dict(session.execute(select(RoutingRule.category, RoutingRule.department_code)).tuples().all())
+    rules = dict(session.execute(select(RoutingRule.category, RoutingRule.department_code)).all())
     routed_to: dict[str, list[str]] = defaultdict(list)
     for category, department in rules.items():
         routed_to[department].append(category)

@@ -86,7 +86,7 @@ class TriageSuggestions:
             return None
         categories = [category for category, _ in stored.ranking]
         routes = dict(session.execute(select(RoutingRule.category, RoutingRule.department_code)
-                                      .where(RoutingRule.category.in_(categories))).tuples().all())
+                                      .where(RoutingRule.category.in_(categories))).all())
         candidates = [Candidate(category, routes.get(category), float(p)) for category, p in stored.ranking]
         confident = bool(candidates) and candidates[0].confidence >= self.threshold
         return Suggestion(stored.model_version, self.threshold, candidates[0] if confident else None,
