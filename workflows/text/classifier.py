@@ -189,15 +189,23 @@ def score(truth: Sequence[str], predicted: Sequence[str], folds: int | None = No
         folds=folds)
 
 
-def cross_validate(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> Metrics:
-    """Stratified `folds`-fold cross-validation: each fold is predicted by a pipeline trained on
-    the others only. Raises TooFewExamples."""
+def out_of_fold(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Stratified `folds`-fold cross-validation: each petition's probabilities per category (in
+    the returned order) from a pipeline trained on the other folds only. Raises TooFewExamples."""
     labels = [e.category for e in examples]
     check_counts(labels)
+    categories = sorted(set(labels))
     texts = np.array([text_of(e.title, e.body) for e in examples], dtype=object)
     truth = np.array(labels, dtype=object)
-    predicted = np.empty(len(examples), dtype=object)
+    probabilities = np.zeros((len(examples), len(categories)))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, truth):
         pipeline = _fit(list(texts[train]), list(truth[train]), seed)
-        predicted[test] = pipeline.predict(list(texts[test]))
-    return score(list(truth), list(predicted), folds)
+        columns = [categories.index(c) for c in pipeline.classes_]
+        probabilities[np.ix_(test, columns)] = pipeline.predict_proba(list(texts[test]))
+    return categories, probabilities
+
+
+def cross_validate(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> Metrics:
+    """Metrics of the out-of-fold predictions. Raises TooFewExamples."""
+    categories, probabilities = out_of_fold(examples, folds, seed)
+    return score([e.category for e in examples], [categories[i] for i in probabilities.argmax(axis=1)], folds)
