@@ -28,7 +28,7 @@ from workflows.errors import PetitionError
 from workflows.models import Petition
 from workflows.staff import Role, create_staff
 
-from . import evaluation_cli, report_cli, text_cli
+from . import evaluation_cli, report_cli, router_cli, text_cli
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     text_cli.init_app(app)
     report_cli.init_app(app)
     evaluation_cli.init_app(app)
+    router_cli.init_app(app)
 
 
 def configure_logging() -> None:

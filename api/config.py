@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_ISSUER": "市人民政府办公室",  # the issuing body printed on the quarterly circular
     "REPORT_WEIGHTS": {},  # ranking weights overriding the defaults, e.g. {"satisfaction": 30} (docs/evaluation.md)
     "REPORT_MIN_COVERAGE": 0.5,  # share of the weight a department needs data for to be ranked
+    "ROUTER_MIN_CONFIDENCE": 0.5,  # the triage suggestion's least confidence (workflows/text/suggestions.py)
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -19,9 +20,9 @@ from engine.scheduler import SchedulerContext, SchedulerSettings, build_schedule
 from engine.workers import WorkerIdentity
 from workflows import jobs
 from workflows.domain import Domain, create_domain
-from workflows.text.duplicates import DuplicateSettings
 from workflows.evaluation.circular import Settings as ReportSettings
 from workflows.evaluation.ranking import Weights
+from workflows.text.duplicates import DuplicateSettings
 
 
 @dataclass
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
         pseudonym_key=app.config["SECRET_KEY"].encode(),
         duplicates=DuplicateSettings(threshold=app.config["DUPLICATE_THRESHOLD"],
                                      window_days=app.config["DUPLICATE_WINDOW_DAYS"]),
+        suggestion_threshold=float(app.config["ROUTER_MIN_CONFIDENCE"]),
     )
     app.extensions["minyi"] = Services(domain=domain, report_settings=report_settings(app))
 
@@ -98,7 +100,10 @@ def create_scheduler(
     context = SchedulerContext(svc.db, svc.engine, WorkerIdentity.for_this_process(kind), settings, svc.senders)
     digest_at = time.fromisoformat(app.config.get("DIGEST_AT", "08:00"))
     horizon = timedelta(hours=float(app.config.get("DIGEST_HORIZON_HOURS", 24)))
-    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, svc.report_settings)
+    training_csv = app.config.get("ROUTER_TRAINING_CSV")
+    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, svc.report_settings,
+                          Path(training_csv) if training_csv else None,
+                          int(app.config.get("ROUTER_RETRAIN_MIN_NEW", jobs.retraining.MIN_NEW)))
     return build_scheduler(context, cron, scheduler_class), context
 
 

@@ -17,6 +17,8 @@ from .merge import Merging
 from .petitions import Petitions
 from .scripts import register_script_functions
 from .text.duplicates import DuplicateDetection, DuplicateSettings
+from .text.router import ActiveClassifier
+from .text.suggestions import DEFAULT_THRESHOLD, TriageSuggestions
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Domain:
     tz: ZoneInfo
     merging: Merging
     duplicates: DuplicateDetection
+    suggestions: TriageSuggestions
 
 
 def create_domain(
@@ -39,6 +42,7 @@ def create_domain(
     clock: Callable[[], datetime] = utcnow,
     pseudonym_key: bytes | None = None,
     duplicates: DuplicateSettings = DuplicateSettings(),
+    suggestion_threshold: float = DEFAULT_THRESHOLD,
 ) -> Domain:
     """`pseudonym_key` keys the hash of citizens' contacts that counts distinct petitioners."""
     tz = ZoneInfo(timezone)
@@ -49,5 +53,8 @@ def create_domain(
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
     # first: the listeners after it see the petition's new status
     petitions = Petitions(engine, clock, calendar.get, pseudonym_key)
+    suggestions = TriageSuggestions(ActiveClassifier(), suggestion_threshold)
+    engine.add_step_listener(suggestions.on_step)
     return Domain(db=db, engine=engine, petitions=petitions, calendar=calendar, tz=tz,
-                  merging=Merging(engine, clock), duplicates=DuplicateDetection(engine, duplicates))
+                  merging=Merging(engine, clock), duplicates=DuplicateDetection(engine, duplicates),
+                  suggestions=suggestions)
