@@ -172,7 +172,7 @@ def print_run(figures: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 open petitions, fewer lookups")
+    parser.add_argument("--quick", action="store_true", help="8,000 open petitions, fewer lookups")
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all figures")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL (its public schema is replaced)")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
@@ -181,7 +181,7 @@ def main() -> None:
         print(f"skipped: {DATASET} is not there (the shared datasets are needed for this benchmark)")
         return
     corpus = messages()
-    count, probes, recent, baseline_probes = (20_000, 100, 1_000, 10) if args.quick else (200_000, 500, 5_000, 20)
+    count, probes, recent, baseline_probes = (8_000, 100, 1_000, 5) if args.quick else (200_000, 500, 5_000, 20)
     results = {}
     with tempfile.TemporaryDirectory() as directory:
         urls = {"sqlite": f"sqlite:///{directory}/duplicates.sqlite3"}
