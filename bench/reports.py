@@ -1,4 +1,5 @@
-"""Benchmark: the department KPI table of a quarter with 1,000,000 petitions, on PostgreSQL and SQLite.
+"""Benchmark: the department KPI table and the quarterly circular of a quarter with 1,000,000 petitions,
+on PostgreSQL and SQLite.
 
 1. Bulk load (COPY on PostgreSQL, multi-row INSERTs on SQLite): synthetic petitions received in
    2026Q3 over 40 departments, each with a scripted history (returns, transfers, late or deemed
@@ -11,6 +12,10 @@
 3. Baseline, same run: the same table without maintained facts, i.e. computed from the raw
    audit log at query time (the log replayed, then aggregated, in a transaction rolled back).
    Both tables must be equal.
+4. The quarterly circular of the same quarter (`workflows.evaluation`: gather, then render HTML
+   and PDF), in a fresh process: wall time of each part (the KPI tables, the hotspots, the rest
+   of the gathering, the rendering) and peak memory. Baseline, same run: the PDF printed with the
+   whole font files handed to WeasyPrint (its own subsetting) instead of the circular's subsets.
 
 Run from the project root:
     .venv/bin/python bench/reports.py [--quick] [--json] [--database-url URL] [--petitions N]
@@ -48,6 +53,9 @@ from engine.db import create_db_engine  # noqa: E402
 from engine.models import ProcessVersion  # noqa: E402
 from workflows.calendar import BusinessCalendar, load_calendar, seed_from_library  # noqa: E402
 from workflows.evaluation import KpiTable, department_table  # noqa: E402
+from workflows.evaluation import circular as circulars, fonts, render  # noqa: E402
+from workflows.evaluation.periods import Quarter  # noqa: E402
+from workflows.text.hotspots import discover  # noqa: E402
 from workflows.evaluation.facts import rebuild  # noqa: E402
 from workflows.models import Department, Escalation, Petition  # noqa: E402
 from workflows.scripts import iso  # noqa: E402
@@ -337,6 +345,60 @@ def kpi_figures(url: str, count: int) -> dict[str, Any]:
     return figures
 
 
+def measure_circular(url: str) -> dict[str, Any]:
+    """In a fresh process: the circular of the quarter, gathered and rendered, part by part."""
+    db = Database.from_url(url)
+    quarter, seconds = Quarter.of(QUARTER[0]), {}
+    started = time.perf_counter()
+    with db.read() as session:
+        data = circulars.gather(session, quarter, NOW, SHANGHAI)
+    seconds["gather"] = time.perf_counter() - started
+    with db.read() as session:  # the parts of the gathering that grow with the petitions, alone
+        started = time.perf_counter()
+        department_table(session, *QUARTER, now=NOW)
+        seconds["kpi_table"] = time.perf_counter() - started
+        started = time.perf_counter()
+        discover(session, *quarter.span.bounds(SHANGHAI), circulars.HOTSPOTS)
+        seconds["hotspots"] = time.perf_counter() - started
+    started = time.perf_counter()
+    rendered = render.render(data)
+    seconds["render"] = time.perf_counter() - started
+    db.dispose()
+    return {**{f"{name}_seconds": round(value, 2) for name, value in seconds.items()},
+            "total_seconds": round(seconds["gather"] + seconds["render"], 2), "pages": rendered.pages,
+            "pdf_kb": round(len(rendered.pdf) / 1024), "html": rendered.html, "peak_mb": peak_mb()}
+
+
+def render_with_whole_fonts(html: str) -> dict[str, Any]:
+    """Baseline, in a fresh process: the same HTML printed with the whole font files."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    started = time.perf_counter()
+    config = FontConfiguration()
+    faces = "\n".join(f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); }}'
+                      for family, path in ((fonts.SERIF, fonts.serif_file()), (fonts.SANS, fonts.sans_file())))
+    pdf = HTML(string=html).write_pdf(stylesheets=[CSS(string=faces, font_config=config)], font_config=config)
+    return {"render_seconds": round(time.perf_counter() - started, 2), "pdf_kb": round(len(pdf) / 1024),
+            "peak_mb": peak_mb()}
+
+
+def circular_figures(url: str) -> dict[str, Any]:
+    method = in_fresh_process(measure_circular, url)
+    baseline = in_fresh_process(render_with_whole_fonts, method.pop("html"))
+    return {"method": method, "baseline": baseline,
+            "render_speedup": round(baseline["render_seconds"] / method["render_seconds"], 1)}
+
+
+def print_circular(figures: dict[str, Any]) -> None:
+    method, baseline = figures["method"], figures["baseline"]
+    print(f"  quarterly circular:         {method['total_seconds']} s (gather {method['gather_seconds']} s, of which "
+          f"KPI table {method['kpi_table_seconds']} s and hotspots {method['hotspots_seconds']} s; render "
+          f"{method['render_seconds']} s), {method['pages']} pages, {method['pdf_kb']} KB, peak {method['peak_mb']} MB")
+    print(f"  baseline (whole fonts):     render {baseline['render_seconds']} s, {baseline['pdf_kb']} KB, "
+          f"peak {baseline['peak_mb']} MB (x{figures['render_speedup']})")
+
+
 def print_figures(backend: str, figures: dict[str, Any]) -> None:
     load, method, baseline = figures["load"], figures["method"], figures["baseline"]
     print(f"\n{backend}: {load['petitions']:,} petitions, {load['events']:,} audit events, "
@@ -362,10 +424,15 @@ def main() -> None:
     if args.backend in ("both", "postgresql"):
         results["postgresql"] = kpi_figures(args.database_url, count)
         print_figures("PostgreSQL", results["postgresql"])
+        results["postgresql"]["circular"] = circular_figures(args.database_url)
+        print_circular(results["postgresql"]["circular"])
     if args.backend in ("both", "sqlite"):
         with tempfile.TemporaryDirectory() as directory:
-            results["sqlite"] = kpi_figures(f"sqlite:///{directory}/reports.sqlite3", count)
-        print_figures("SQLite", results["sqlite"])
+            url = f"sqlite:///{directory}/reports.sqlite3"
+            results["sqlite"] = kpi_figures(url, count)
+            print_figures("SQLite", results["sqlite"])
+            results["sqlite"]["circular"] = circular_figures(url)
+            print_circular(results["sqlite"]["circular"])
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
 

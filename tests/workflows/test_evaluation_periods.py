@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from workflows.evaluation.kpis import Rate, percentile
-from workflows.evaluation.periods import InvalidPeriod, parse_quarter, quarter_to_date
+from workflows.evaluation.periods import InvalidPeriod, Quarter, Span, quarter_to_date
 
 
 @pytest.mark.parametrize("text, first, last", [
@@ -16,13 +16,13 @@ from workflows.evaluation.periods import InvalidPeriod, parse_quarter, quarter_t
     ("2024Q4", date(2024, 10, 1), date(2024, 12, 31)),
 ])
 def test_quarters(text, first, last):
-    assert parse_quarter(text) == (first, last)
+    assert Quarter.parse(text).span == Span(first, last)
 
 
 @pytest.mark.parametrize("text", ["2026Q5", "2026-3", "Q3", ""])
 def test_a_malformed_quarter_is_refused(text):
     with pytest.raises(InvalidPeriod):
-        parse_quarter(text)
+        Quarter.parse(text)
 
 
 def test_quarter_to_date():
