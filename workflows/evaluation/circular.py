@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, not_, null, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, null, select
 from sqlalchemy.orm import Session
 
 from ..forms import TYPES
@@ -131,7 +131,7 @@ def weeks_of(first: date, last: date) -> list[Week]:
     return weeks
 
 
-def _bucket(column, bounds: Sequence):
+def _bucket(column: ColumnElement, bounds: Sequence) -> ColumnElement[int]:
     """The index of the interval of `bounds` a column's value falls in (SQL CASE: one scan for all weeks)."""
     return case(*((column < bound, index) for index, bound in enumerate(bounds[1:])), else_=len(bounds) - 2)
 
@@ -139,7 +139,7 @@ def _bucket(column, bounds: Sequence):
 def volume_by_type(session: Session, weeks: list[Week], tz: ZoneInfo) -> dict[str, list[int]]:
     """Petitions received per week, by type (every type, in the forms' order)."""
     instants = [w.first for w in weeks] + [weeks[-1].last + timedelta(days=1)]
-    bounds = [datetime.combine(day, datetime.min.time(), tz) for day in instants]
+    bounds = [datetime.combine(day, time(0), tz) for day in instants]
     week = _bucket(Petition.created_at, bounds)
     rows = session.execute(select(week, Petition.type, func.count())
                            .where(Petition.created_at >= bounds[0], Petition.created_at < bounds[-1])

@@ -18,7 +18,6 @@ from .circular import CircularData
 from .fonts import font_face_css
 from .kpis import Rate
 from .panel import CRITERIA, TOTAL as PANEL_TOTAL
-from .ranking import DEFAULT_WEIGHTS
 
 TEMPLATE = "circular.html.j2"
 TEMPLATE_VERSION = "1"
@@ -93,7 +92,6 @@ def render_html(data: CircularData) -> str:
         change=change(city.petitions, data.previous_city_petitions),
         volume_by_type={label: sum(counts) for label, counts in data.volume_by_type.items()},
         weights=[(COMPONENT_LABELS[name], value) for name, value in data.weights.values.items() if value],
-        default_weights=DEFAULT_WEIGHTS == dict(data.weights.values),
         chart_volume=data_uri(charts.weekly_volume(labels, data.volume_by_type)),
         chart_on_time=data_uri(charts.on_time_by_department([d for d in data.kpis.departments if d.petitions], city)),
         chart_late=data_uri(charts.late_trend(labels, data.late_by_week)),
