@@ -86,12 +86,13 @@ def seed_reference_data(db: Database, now: datetime) -> None:
         seed_from_library(session, [now.year, now.year + 1], now)
 
 
-def seed_demo(db: Database, now: datetime, count: int = 300, seed: int = 2026, timezone: str = "Asia/Shanghai") -> Counter:
+def seed_demo(db: Database, now: datetime, count: int = 300, seed: int = 2026, timezone: str = "Asia/Shanghai",
+              pseudonym_key: bytes | None = None) -> Counter:
     """Submit `count` petitions over the past 30 days and drive each to a random stage."""
     seed_reference_data(db, now)
     rng = random.Random(seed)
     clock = SimulatedClock(now - timedelta(days=30))
-    domain = create_domain(db, timezone=timezone, clock=clock)
+    domain = create_domain(db, timezone=timezone, clock=clock, pseudonym_key=pseudonym_key)
     for index in range(count):
         clock.now = now - timedelta(days=30) + timedelta(days=30) * index / count
         category = rng.choice(list(CATEGORIES))

@@ -11,6 +11,7 @@ from engine import InstanceStatus, TaskStatus
 from workflows.statuses import PetitionStatus
 
 from ..pagination import PageArgs, page_schema
+from .duplicates import DuplicateSchema
 
 # -- the form's JSON Schema -----------------------------------------------------------------
 
@@ -185,6 +186,8 @@ class TaskDetailSchema(TaskSchema):
     completed_by = fields.String(allow_none=True, attribute="task.completed_by")
     revision = fields.Integer(required=True, metadata={"description": "the instance's revision: send it as If-Match"})
     form_schema = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the form to complete it with"})
+    duplicates = fields.List(fields.Nested(DuplicateSchema), metadata={
+        "description": "triage: open petitions near-duplicate of this one (merge with POST /petitions/{id}/merge)"})
     suggestion = fields.Nested(SuggestionSchema, allow_none=True, metadata={
         "description": "triage tasks: the suggested category and department; null without a trained model"})
 
