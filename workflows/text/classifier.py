@@ -10,6 +10,10 @@ text keeps a prediction within a few milliseconds. The category scheme (data/cat
 first, second and third-level names of the 12345 scheme) adds one short document per
 subcategory of each trained category; with a few hundred labelled petitions this lifts macro-F1
 by about six points.
+
+Words come from the project's segmenter (`segment.py`); place names the hotspot discovery adds
+to it in the same process stay whole afterwards, which shifts a few word features of a
+petition naming them, never the character ones.
 """
 
 from __future__ import annotations
