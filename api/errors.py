@@ -36,6 +36,9 @@ from workflows.departments import (
     UnknownRoutingRule,
 )
 from workflows.errors import InvalidForm, PetitionError, UnknownDepartment, UnknownPetition
+from workflows.evaluation.panel import PeriodNotStarted
+from workflows.evaluation.periods import InvalidPeriod
+from workflows.evaluation.store import QuarterNotOver, UnknownReport
 from workflows.escalations import AlreadyAcknowledged, UnknownEscalation
 from workflows.staff import DepartmentRequired, DuplicateStaff, LastAdministrator, UnknownStaff
 from workflows.statuses import IllegalTransition
@@ -54,6 +57,7 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (DepartmentNotFound, 404, "Department not found"),
     (UnknownRoutingRule, 404, "Routing rule not found"),
     (UnknownStaff, 404, "Staff account not found"),
+    (UnknownReport, 404, "Report not found"),
     (NoDeadlineRules, 404, "Deadline rules not found"),
     (UnknownDepartment, 422, "Unknown department"),
     (InactiveDepartment, 422, "Inactive department"),
@@ -62,6 +66,9 @@ ERROR_STATUS: list[tuple[type[Exception], int, str]] = [
     (DefinitionError, 422, "Invalid process definition"),
     (InvalidData, 422, "Invalid data"),
     (InvalidForm, 422, "Invalid form data"),
+    (InvalidPeriod, 422, "Invalid period"),
+    (PeriodNotStarted, 422, "Period not begun"),
+    (QuarterNotOver, 422, "Quarter not begun"),
     (DepartmentRequired, 422, "Department required"),
     (ScriptError, 422, "Script error"),
     (NoMessageWaiting, 409, "No process waits for this message"),
@@ -85,7 +92,7 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict[str
 
 
 def field_errors(exc: Exception) -> dict[str, Any] | None:
-    if isinstance(exc, (InvalidData, InvalidForm)):
+    if isinstance(exc, (InvalidData, InvalidForm, InvalidPeriod, PeriodNotStarted, QuarterNotOver)):
         return exc.errors
     if isinstance(exc, DefinitionError):
         errors: dict[str, list[str]] = {}

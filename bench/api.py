@@ -52,11 +52,7 @@ PETITION = {"type": "complaint", "title": "路灯不亮", "body": "某某路路�
 def prepare(url: str) -> dict[str, str]:
     """A fresh schema with reference data, the processes and staff; returns their tokens."""
     sa = create_db_engine(url)
-    if sa.dialect.name == "postgresql":
-        with sa.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrations.upgrade(sa)
+    migrations.recreate(sa)
     sa.dispose()
     db = Database.from_url(url)
     domain = create_domain(db)

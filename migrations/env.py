@@ -5,7 +5,10 @@ from alembic import context
 import engine.models  # noqa: F401  (registers the tables on the metadata)
 import workflows.models  # noqa: F401
 import workflows.staff  # noqa: F401
+import workflows.evaluation.models  # noqa: F401
+import workflows.evaluation.tables  # noqa: F401
 import workflows.text.models  # noqa: F401
+import workflows.text.router_models  # noqa: F401
 from engine.db import Base
 
 target_metadata = Base.metadata

@@ -14,7 +14,10 @@ from sqlalchemy import text
 import migrations
 import workflows.models  # noqa: F401  (the domain tables are part of every test database)
 import workflows.staff  # noqa: F401
+import workflows.evaluation.models  # noqa: F401
+import workflows.evaluation.tables  # noqa: F401
 import workflows.text.models  # noqa: F401
+import workflows.text.router_models  # noqa: F401
 from engine import Base, Database, Definitions, Engine, ScriptRegistry
 from engine.db import create_db_engine
 
@@ -69,6 +72,14 @@ def db(shared_database: Database) -> Database:
     """The session's database, emptied of every row."""
     empty_database(shared_database)
     return shared_database
+
+
+@pytest.fixture(scope="session")
+def circular(shared_database):
+    """The 2026Q3 circular as the quarterly job stores it (seconds to make: made once per backend)."""
+    from tests.workflows.evaluation.generated import make_circular
+
+    return make_circular(shared_database)
 
 
 @pytest.fixture

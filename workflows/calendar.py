@@ -56,6 +56,10 @@ class BusinessCalendar:
             return self._exceptions[day]
         return day.weekday() < 5
 
+    def local_day(self, moment: datetime) -> date:
+        """The day `moment` falls on in the calendar's time zone."""
+        return moment.astimezone(self.tz).date()
+
     def add_working_days(self, day: date, count: int) -> date:
         """The `count`th working day after `day` (`day` itself when count is 0)."""
         current, remaining = day, count

@@ -22,11 +22,13 @@ from engine import Engine, HumanTask, ProcessInstance, StepReport, UnknownTask, 
 from engine.effects import Effect
 from engine.outbox import enqueue
 
+from .calendar import BusinessCalendar
 from .errors import InvalidForm, UnknownPetition
+from .evaluation import facts
 from .forms import DEPARTMENT_FIELDS, validate_form
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
-from .tokens import hash_token
+from .tokens import hash_token, petitioner_pseudonym
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
@@ -78,9 +80,12 @@ class Submitted:
 class Petitions:
     """The petition service: the one place that creates petitions and completes their tasks."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]):
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], calendar: Callable[[], BusinessCalendar],
+                 pseudonym_key: bytes | None = None):
         self.engine = engine
         self.clock = clock
+        self.calendar = calendar  # evaluation facts count working days
+        self.pseudonym_key = pseudonym_key  # without one, petitioners go uncounted in hotspots
         engine.add_step_listener(self.apply_effects)
 
     def submit(self, session: Session, submission: Submission, actor: str | None = None) -> Submitted:
@@ -99,6 +104,7 @@ class Petitions:
             extension_days=0,
             **{k: v for k, v in vars(submission).items() if k not in ("emergency_hint", "extra")},
             extra=submission.extra or None,
+            petitioner_ref=self._petitioner_ref(submission),
         )
         session.add(petition)
         session.flush()
@@ -175,14 +181,20 @@ class Petitions:
         if target is not petition.status:
             audit.record(session, report.instance, "status_changed", report.at, report.actor, task_spec=effect.task_spec,
                          data=self._change_details(petition, target, data))
+            facts.record_change(session, petition, target, effect.task_spec, report.at, self.calendar())
         petition.status, petition.public_status = target, PUBLIC_STATUS[target]
 
     @staticmethod
     def _change_details(petition: Petition, target: PetitionStatus, data: dict[str, Any]) -> dict[str, Any]:
-        """What a status change records: from, to, the department it concerns and, for an
-        information request, the question (the citizen's timeline is read from these)."""
+        """What a status change records: from, to, the department it concerns, the deadlines in
+        force and, for an information request, the question (the citizen's timeline and the
+        evaluation facts are read from these)."""
         details: dict[str, Any] = {"from": petition.status.value, "to": target.value,
                                    "department": petition.department_code}
+        if petition.due_at is not None:
+            details["due"] = iso(petition.due_at)
+        if target is PetitionStatus.SIGNING and petition.sign_due_at is not None:
+            details["sign_due"] = iso(petition.sign_due_at)
         if target is PetitionStatus.AWAITING_INFO and data.get("info_request"):
             details["info_request"] = str(data["info_request"])
         return details
@@ -199,6 +211,7 @@ class Petitions:
         if exists is None:  # a rung reached again for the same deadline is not a new escalation
             session.add(Escalation(petition_id=petition.id, level=level, department_code=petition.department_code,
                                    deadline=deadline, created_at=now))
+            facts.record_escalation(session, petition.id, level)
 
     @staticmethod
     def _notify(session: Session, petition: Petition, effect: Effect, now: datetime) -> None:
@@ -213,6 +226,11 @@ class Petitions:
                 {"tracking_no": petition.tracking_no, "petition_id": petition.id}, now=now)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _petitioner_ref(self, submission: Submission) -> str | None:
+        if self.pseudonym_key is None:
+            return None
+        return petitioner_pseudonym(submission.contact_phone, submission.contact_email, self.pseudonym_key)
 
     @staticmethod
     def _check_departments(session: Session, form: str | None, data: dict[str, Any]) -> None:

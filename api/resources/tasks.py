@@ -62,7 +62,8 @@ def _detail(session: Session, entry: TaskEntry) -> dict:
     instance = services().engine.get_instance(session, entry.task.instance_id)
     return {"task": entry.task, "petition": entry.petition, "revision": instance.revision,
             "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form),
-            "duplicates": triage_duplicates(session, entry)}
+            "duplicates": triage_duplicates(session, entry),
+            "suggestion": services().domain.suggestions.for_task(session, entry.task, entry.petition)}
 
 
 def _changed(session: Session, entry: TaskEntry, task: HumanTask) -> dict:

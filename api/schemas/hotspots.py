@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
+
+from .periods import PeriodArgs
 
 MAX_LIMIT = 50
 
 
-class HotspotArgs(Schema):
+class HotspotArgs(PeriodArgs):
     from_ = fields.Date(data_key="from",
                         metadata={"description": "first day (local time); default: 29 days before `to`"})
-    to = fields.Date(metadata={"description": "last day, included (local time); default: today"})
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=MAX_LIMIT))
-
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        if "from_" in data and "to" in data and data["from_"] > data["to"]:
-            raise ValidationError("must not be after `to`", field_name="from")
 
 
 class RepresentativeSchema(Schema):

@@ -24,6 +24,7 @@ ADMIN = frozenset({R.ADMIN})
 
 READERS = frozenset({R.DISPATCHER, R.HANDLER, R.SUPERVISOR, R.ADMIN, R.EVALUATOR})
 WORKERS = frozenset({R.DISPATCHER, R.HANDLER, R.SUPERVISOR, R.ADMIN})
+EVALUATION = frozenset({R.EVALUATOR, R.SUPERVISOR, R.ADMIN})
 
 ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/petitions"): PUBLIC,
@@ -65,6 +66,14 @@ ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/v1/calendar/import"): ADMIN,
     ("GET", "/api/v1/deadlines"): ADMIN,
     ("GET", "/api/v1/reports/hotspots"): frozenset({R.EVALUATOR, R.SUPERVISOR, R.ADMIN, R.DISPATCHER}),
+    ("GET", "/api/v1/reports/departments"): READERS,  # a handler: its own department and the city
+    ("GET", "/api/v1/reports/departments/<code>"): READERS,  # a handler: its own department only
+    ("GET", "/api/v1/reports/panel/<period>/sample"): EVALUATION,
+    ("PUT", "/api/v1/reports/panel/<period>/scores/<department>"): frozenset({R.EVALUATOR}),
+    ("GET", "/api/v1/reports/panel/<period>/scores"): EVALUATION,
+    ("GET", "/api/v1/reports/quarterly"): EVALUATION,
+    ("GET", "/api/v1/reports/quarterly/<quarter>.pdf"): EVALUATION,
+    ("GET", "/api/v1/reports/quarterly/<quarter>.html"): EVALUATION,
 }
 NOT_CHECKED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/health"}  # public by nature
 PLACEHOLDER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")

@@ -1,4 +1,4 @@
-"""The daily department digest and the quarterly report hook, on the real engine and database."""
+"""The daily department digest and the cron jobs, on the real engine and database."""
 
 from __future__ import annotations
 
@@ -81,23 +81,16 @@ def test_the_horizon_is_configurable(db, tasks):
     assert len(messages["D1"].payload["due_soon"]) == 2 and "96 小时内到期" in messages["D1"].body
 
 
-@pytest.mark.parametrize(("day", "quarter"), [(date(2026, 4, 1), "2026-Q1"), (date(2026, 1, 1), "2025-Q4"),
-                                              (date(2026, 12, 31), "2026-Q3")])
+@pytest.mark.parametrize(("day", "quarter"), [(date(2026, 4, 1), "2026Q1"), (date(2026, 1, 1), "2025Q4"),
+                                              (date(2026, 12, 31), "2026Q3")])
 def test_previous_quarter(day, quarter):
-    assert jobs.previous_quarter(day) == quarter
-
-
-def test_the_quarterly_report_job_records_that_no_generator_is_configured(db):
-    with pytest.raises(NotImplementedError):
-        jobs.run_quarterly_report(db, "w1", datetime(2026, 4, 1, 0, 0, tzinfo=timezone.utc), digest.DEFAULT_TIMEZONE)
-    with db.read() as session:
-        [run] = session.scalars(select(JobRun)).all()
-    assert (run.job_id, run.period) == ("quarterly-report", "2026-Q1")
-    assert "no quarterly report generator is configured" in run.error
+    assert str(jobs.previous_quarter(day)) == quarter
 
 
 def test_cron_jobs_have_stable_ids_and_local_times():
     by_id = {job.id: job for job in jobs.cron_jobs("Asia/Shanghai")}
-    assert set(by_id) == {"department-digest", "quarterly-report", "hotspot-refresh"}
+    assert set(by_id) == {"department-digest", "quarterly-report", "hotspot-refresh", "router-retrain"}
     first = by_id["department-digest"].trigger.get_next_fire_time(None, NOW)
     assert first.isoformat() == "2026-03-03T08:00:00+08:00"
+    retrain = by_id["router-retrain"].trigger.get_next_fire_time(None, NOW)  # NOW is a Monday after 03:00
+    assert retrain.isoformat() == "2026-03-09T03:00:00+08:00"
