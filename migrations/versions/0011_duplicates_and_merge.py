@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['petition_id'], ['petition.id'], name=op.f('fk_duplicate_term_petition_id_petition'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('petition_id', 'term', name=op.f('pk_duplicate_term'))
     )
-    op.create_index('ix_duplicate_term_lookup', 'duplicate_term', ['term', 'created_at', 'petition_id'], unique=False)
+    op.create_index('ix_duplicate_term_lookup', 'duplicate_term', ['term', 'created_at', 'petition_id', 'is_place', 'has_place'], unique=False)
     op.create_table('duplicate_candidate',
     sa.Column('petition_id', ID, nullable=False),
     sa.Column('candidate_id', ID, nullable=False),
