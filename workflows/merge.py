@@ -27,7 +27,7 @@ from engine.store import lock_instance
 
 from .errors import InvalidForm, PetitionError, UnknownPetition
 from .models import Petition
-from .petitions import citizen_address
+from .petitions import citizen_address, petition_of_step
 from .statuses import FINAL_STATUSES, PetitionStatus, PublicStatus, check_transition
 from .text.duplicates import forget
 from .tracking import published_reply
@@ -116,9 +116,9 @@ class Merging:
     def follow(self, session: Session, report: StepReport) -> None:
         """Engine step listener: after a status change of a petition, its duplicates show its
         public status and reply, and their citizens hear of a reply or closure."""
-        if report.instance.business_key is None or not any(e.name == "status" for e in report.effects):
+        if not any(e.name == "status" for e in report.effects):
             return
-        original = session.scalars(select(Petition).where(Petition.tracking_no == report.instance.business_key)).first()
+        original = petition_of_step(session, report)
         if original is None:
             return
         for duplicate in session.scalars(select(Petition).where(Petition.merged_into_id == original.id)):

@@ -77,6 +77,18 @@ class Submitted:
     access_token: str  # shown to the citizen once; only its hash is stored
 
 
+def petition_of_step(session: Session, report: StepReport) -> Petition | None:
+    """The petition whose process took the step (None for a process without one). Several step
+    listeners ask; the lookup by tracking number is made once per transaction."""
+    key = report.instance.business_key
+    if key is None:
+        return None
+    known: dict[str, Petition | None] = session.info.setdefault("petition_of_step", {})
+    if key not in known:
+        known[key] = session.scalars(select(Petition).where(Petition.tracking_no == key)).first()
+    return known[key]
+
+
 class Petitions:
     """The petition service: the one place that creates petitions and completes their tasks."""
 
@@ -152,9 +164,9 @@ class Petitions:
 
     def apply_effects(self, session: Session, report: StepReport) -> None:
         """Engine step listener: apply what the step's scripts emitted to its petition."""
-        if report.instance.business_key is None or not report.effects:
+        if not report.effects:
             return
-        petition = session.scalars(select(Petition).where(Petition.tracking_no == report.instance.business_key)).first()
+        petition = petition_of_step(session, report)
         if petition is None:
             return
         for effect in report.effects:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from engine import Engine, StepReport
 
 from ..models import Petition
+from ..petitions import petition_of_step
 from ..statuses import FINAL_STATUSES, PetitionStatus
 from .models import DuplicateCandidate, DuplicateTerm
 from .signature import Signature, signature_of, similarity
@@ -146,6 +147,6 @@ class DuplicateDetection:
                 detect(session, petition, self.settings, report.at)
         closing = any(e.name == "status" and PetitionStatus(e.values["status"]) in FINAL_STATUSES for e in report.effects)
         if closing and report.action != "start":
-            petition_id = session.scalars(select(Petition.id).where(Petition.tracking_no == report.instance.business_key)).first()
-            if petition_id is not None:
-                forget(session, petition_id)
+            petition = petition_of_step(session, report)
+            if petition is not None:
+                forget(session, petition.id)

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from jieba.analyse import default_tfidf
 
@@ -41,8 +42,12 @@ class Signature:
         return ranked[:count]
 
 
+@lru_cache(maxsize=8192)
 def signature_of(title: str, body: str, location: str | None = None) -> Signature:
-    """The signature of one petition; `location` (the form's place field) counts as text."""
+    """The signature of one petition; `location` (the form's place field) counts as text.
+
+    Cached by the text (a petition's text never changes, and the open petitions of a hot matter
+    are scored again for every new one about it); callers must not change what it returns."""
     text = f"{location or ''} {title} {body[:BODY_CHARS]}"
     gazetteer = learn([text], min_count=1)
     places = frozenset(name for name in gazetteer.names if is_place(name))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from engine import HumanTask, StepReport
 
 from ..models import Petition, RoutingRule
+from ..petitions import petition_of_step
 from .router import ActiveClassifier
 from .router_models import TriageSuggestion
 
@@ -59,7 +60,7 @@ class TriageSuggestions:
         """
         if report.instance.business_key is None or not any(t["form"] == TRIAGE_FORM for t in report.created_tasks):
             return
-        petition = session.scalars(select(Petition).where(Petition.tracking_no == report.instance.business_key)).first()
+        petition = petition_of_step(session, report)
         if petition is None or session.get(TriageSuggestion, petition.id) is not None:
             return
         try:
