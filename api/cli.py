@@ -28,7 +28,7 @@ from workflows.errors import PetitionError
 from workflows.models import Petition
 from workflows.staff import Role, create_staff
 
-from . import evaluation_cli, report_cli, text_cli
+from . import evaluation_cli, report_cli, router_cli, text_cli
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     text_cli.init_app(app)
     report_cli.init_app(app)
     evaluation_cli.init_app(app)
+    router_cli.init_app(app)
 
 
 def configure_logging() -> None:
@@ -92,7 +93,8 @@ def demo(count: int, force: bool) -> None:
     if existing and not force:
         click.echo(f"demo data not added: there are {existing} petitions already (use --force)")
         return
-    statuses = seed_demo(svc.db, utcnow(), count=count, timezone=current_app.config["TIMEZONE"])
+    statuses = seed_demo(svc.db, utcnow(), count=count, timezone=current_app.config["TIMEZONE"],
+                         pseudonym_key=current_app.config["SECRET_KEY"].encode())
     svc.domain.calendar.invalidate()
     click.echo(f"{sum(statuses.values())} demo petitions: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())))
 

@@ -26,9 +26,12 @@ DEFAULTS: dict[str, Any] = {
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
     "KPI_MIN_SAMPLE": 10,  # below this many in a rate's denominator the rate shows "insufficient data"
+    "DUPLICATE_THRESHOLD": 0.3,  # similarity from which an open petition is shown as a near-duplicate
+    "DUPLICATE_WINDOW_DAYS": 90,  # only petitions received this recently are near-duplicate candidates
     "REPORT_ISSUER": "市人民政府办公室",  # the issuing body printed on the quarterly circular
     "REPORT_WEIGHTS": {},  # ranking weights overriding the defaults, e.g. {"satisfaction": 30} (docs/evaluation.md)
     "REPORT_MIN_COVERAGE": 0.5,  # share of the weight a department needs data for to be ranked
+    "ROUTER_MIN_CONFIDENCE": 0.5,  # the triage suggestion's least confidence (workflows/text/suggestions.py)
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -21,6 +22,7 @@ from workflows import jobs
 from workflows.domain import Domain, create_domain
 from workflows.evaluation.circular import Settings as ReportSettings
 from workflows.evaluation.ranking import Weights
+from workflows.text.duplicates import DuplicateSettings
 
 
 @dataclass
@@ -50,6 +52,10 @@ def init_app(app: Flask) -> None:
         timezone=app.config["TIMEZONE"],
         script_time_limit=app.config["SCRIPT_TIME_LIMIT_SECONDS"],
         max_definition_bytes=app.config["MAX_DEFINITION_BYTES"],
+        pseudonym_key=app.config["SECRET_KEY"].encode(),
+        duplicates=DuplicateSettings(threshold=app.config["DUPLICATE_THRESHOLD"],
+                                     window_days=app.config["DUPLICATE_WINDOW_DAYS"]),
+        suggestion_threshold=float(app.config["ROUTER_MIN_CONFIDENCE"]),
     )
     app.extensions["minyi"] = Services(domain=domain, report_settings=report_settings(app))
 
@@ -94,7 +100,10 @@ def create_scheduler(
     context = SchedulerContext(svc.db, svc.engine, WorkerIdentity.for_this_process(kind), settings, svc.senders)
     digest_at = time.fromisoformat(app.config.get("DIGEST_AT", "08:00"))
     horizon = timedelta(hours=float(app.config.get("DIGEST_HORIZON_HOURS", 24)))
-    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, svc.report_settings)
+    training_csv = app.config.get("ROUTER_TRAINING_CSV")
+    cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, svc.report_settings,
+                          Path(training_csv) if training_csv else None,
+                          int(app.config.get("ROUTER_RETRAIN_MIN_NEW", jobs.retraining.MIN_NEW)))
     return build_scheduler(context, cron, scheduler_class), context
 
 

@@ -8,6 +8,7 @@ import workflows.staff  # noqa: F401
 import workflows.evaluation.models  # noqa: F401
 import workflows.evaluation.tables  # noqa: F401
 import workflows.text.models  # noqa: F401
+import workflows.text.router_models  # noqa: F401
 from engine.db import Base
 
 target_metadata = Base.metadata

@@ -17,6 +17,7 @@ import workflows.staff  # noqa: F401
 import workflows.evaluation.models  # noqa: F401
 import workflows.evaluation.tables  # noqa: F401
 import workflows.text.models  # noqa: F401
+import workflows.text.router_models  # noqa: F401
 from engine import Base, Database, Definitions, Engine, ScriptRegistry
 from engine.db import create_db_engine
 

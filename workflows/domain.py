@@ -13,8 +13,12 @@ from zoneinfo import ZoneInfo
 from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
 
 from .calendar import CalendarCache
+from .merge import Merging
 from .petitions import Petitions
 from .scripts import register_script_functions
+from .text.duplicates import DuplicateDetection, DuplicateSettings
+from .text.router import ActiveClassifier
+from .text.suggestions import DEFAULT_THRESHOLD, TriageSuggestions
 
 
 @dataclass
@@ -24,6 +28,9 @@ class Domain:
     petitions: Petitions
     calendar: CalendarCache
     tz: ZoneInfo
+    merging: Merging
+    duplicates: DuplicateDetection
+    suggestions: TriageSuggestions
 
 
 def create_domain(
@@ -33,11 +40,21 @@ def create_domain(
     script_time_limit: float = 1.0,
     max_definition_bytes: int | None = None,
     clock: Callable[[], datetime] = utcnow,
+    pseudonym_key: bytes | None = None,
+    duplicates: DuplicateSettings = DuplicateSettings(),
+    suggestion_threshold: float = DEFAULT_THRESHOLD,
 ) -> Domain:
+    """`pseudonym_key` keys the hash of citizens' contacts that counts distinct petitioners."""
     tz = ZoneInfo(timezone)
     calendar = CalendarCache(db, tz)
     registry = ScriptRegistry()
     register_script_functions(registry, calendar.get, clock)
     definitions = Definitions(max_file_bytes=max_definition_bytes) if max_definition_bytes else Definitions()
     engine = Engine(definitions, registry, clock=clock, script_time_limit=script_time_limit)
-    return Domain(db=db, engine=engine, petitions=Petitions(engine, clock, calendar.get), calendar=calendar, tz=tz)
+    # first: the listeners after it see the petition's new status
+    petitions = Petitions(engine, clock, calendar.get, pseudonym_key)
+    suggestions = TriageSuggestions(ActiveClassifier(), suggestion_threshold)
+    engine.add_step_listener(suggestions.on_step)
+    return Domain(db=db, engine=engine, petitions=petitions, calendar=calendar, tz=tz,
+                  merging=Merging(engine, clock), duplicates=DuplicateDetection(engine, duplicates),
+                  suggestions=suggestions)

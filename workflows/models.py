@@ -66,6 +66,7 @@ class Petition(Base):
         Index("ix_petition_created", "created_at", "id"),  # the list's order, ties included
         Index("ix_petition_type_urgency", "type", "urgency"),
         Index("ix_petition_instance", "instance_id"),
+        Index("ix_petition_merged_into", "merged_into_id"),
         UniqueConstraint("import_source", "source_id", name="uq_petition_import_source_id"),
     )
 
@@ -101,6 +102,7 @@ class Petition(Base):
     dislikes: Mapped[int | None] = mapped_column(Integer)
     import_source: Mapped[str | None] = mapped_column(String(64))  # set on historical rows loaded from a file
     source_id: Mapped[str | None] = mapped_column(String(64))  # the row's id in that source
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id"))  # a duplicate: the original it follows
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -28,7 +28,7 @@ from .evaluation import facts
 from .forms import DEPARTMENT_FIELDS, validate_form
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
-from .tokens import hash_token
+from .tokens import hash_token, petitioner_pseudonym
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
@@ -45,6 +45,12 @@ SYNCED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "extension_used": ("extension_days", int),
     "emergency": ("emergency", bool),
 }
+
+
+def citizen_address(petition: Petition) -> str:
+    """Where the citizen's notifications go: their phone, else their e-mail, else the tracking
+    number (a citizen without contacts reads them on the tracking page)."""
+    return petition.contact_phone or petition.contact_email or petition.tracking_no
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,12 @@ class Submitted:
 class Petitions:
     """The petition service: the one place that creates petitions and completes their tasks."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime], calendar: Callable[[], BusinessCalendar]):
+    def __init__(self, engine: Engine, clock: Callable[[], datetime], calendar: Callable[[], BusinessCalendar],
+                 pseudonym_key: bytes | None = None):
         self.engine = engine
         self.clock = clock
         self.calendar = calendar  # evaluation facts count working days
+        self.pseudonym_key = pseudonym_key  # without one, petitioners go uncounted in hotspots
         engine.add_step_listener(self.apply_effects)
 
     def submit(self, session: Session, submission: Submission, actor: str | None = None) -> Submitted:
@@ -96,6 +104,7 @@ class Petitions:
             extension_days=0,
             **{k: v for k, v in vars(submission).items() if k not in ("emergency_hint", "extra")},
             extra=submission.extra or None,
+            petitioner_ref=self._petitioner_ref(submission),
         )
         session.add(petition)
         session.flush()
@@ -208,7 +217,7 @@ class Petitions:
     def _notify(session: Session, petition: Petition, effect: Effect, now: datetime) -> None:
         recipient = effect.values["recipient"]
         if recipient == "citizen":
-            channel, address = "citizen", petition.contact_phone or petition.contact_email or petition.tracking_no
+            channel, address = "citizen", citizen_address(petition)
         elif session.get(Department, recipient) is not None:
             channel, address = "department", recipient
         else:
@@ -217,6 +226,11 @@ class Petitions:
                 {"tracking_no": petition.tracking_no, "petition_id": petition.id}, now=now)
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _petitioner_ref(self, submission: Submission) -> str | None:
+        if self.pseudonym_key is None:
+            return None
+        return petitioner_pseudonym(submission.contact_phone, submission.contact_email, self.pseudonym_key)
 
     @staticmethod
     def _check_departments(session: Session, form: str | None, data: dict[str, Any]) -> None:

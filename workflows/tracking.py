@@ -64,6 +64,7 @@ class PublicView:
     timeline: list[TimelineEntry]
     can_rate: bool
     information_requested: InformationRequest | None
+    merged: bool  # handled together with another petition on the same matter (which is not named)
 
 
 # (from, to) → the public event; `None` as `from` matches any earlier status.
@@ -80,6 +81,7 @@ PUBLIC_EVENTS: dict[tuple[str | None, str], str] = {
     (None, "closed"): "closed",
     (None, "rejected"): "rejected",
     (None, "diverted"): "diverted",
+    (None, "merged"): "merged",  # merged into another petition on the same matter, which it follows
 }
 WITH_DEPARTMENT = frozenset({"dispatched", "transferred", "accepted"})
 
@@ -134,6 +136,7 @@ def public_view(session: Session, petition: Petition) -> PublicView:
         petition.tracking_no, petition.title, petition.public_status, petition.created_at, petition.due_at,
         published_reply(petition), petition.replied_at if published_reply(petition) else None,
         timeline(session, petition, events), citizen_task(session, petition, RATE_TASK) is not None, asked,
+        petition.merged_into_id is not None,
     )
 
 

@@ -37,6 +37,7 @@ from ..schemas.tasks import (
     TaskPageSchema,
     form_json_schema,
 )
+from .duplicates import triage_duplicates
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/v1/tasks", description="Tasks: the staff inbox and its actions")
 WORKERS = (Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN)
@@ -60,7 +61,9 @@ def _refuse(entry: TaskEntry) -> NoReturn:
 def _detail(session: Session, entry: TaskEntry) -> dict:
     instance = services().engine.get_instance(session, entry.task.instance_id)
     return {"task": entry.task, "petition": entry.petition, "revision": instance.revision,
-            "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form)}
+            "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form),
+            "duplicates": triage_duplicates(session, entry),
+            "suggestion": services().domain.suggestions.for_task(session, entry.task, entry.petition)}
 
 
 def _changed(session: Session, entry: TaskEntry, task: HumanTask) -> dict:

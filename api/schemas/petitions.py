@@ -40,7 +40,7 @@ class TimelineEntrySchema(Schema):
     at = fields.DateTime(required=True)
     event = fields.String(required=True, metadata={"enum": [
         "received", "dispatched", "transferred", "accepted", "information_requested", "information_received",
-        "replied", "reopened", "escalated", "closed", "rejected", "diverted"]})
+        "replied", "reopened", "escalated", "closed", "rejected", "diverted", "merged"]})
     department = fields.String(allow_none=True, metadata={"description": "the department's name"})
     note = fields.String(allow_none=True, metadata={"description": "e.g. why it was not accepted"})
 
@@ -60,6 +60,8 @@ class PublicPetitionSchema(Schema):
     replied_at = fields.DateTime(allow_none=True)
     timeline = fields.List(fields.Nested(TimelineEntrySchema), required=True)
     can_rate = fields.Boolean(required=True, metadata={"description": "the reply waits for your rating"})
+    merged = fields.Boolean(required=True, metadata={
+        "description": "handled together with another petition on the same matter: its status and reply are shown"})
     information_requested = fields.Nested(InformationRequestSchema, allow_none=True, metadata={
         "description": "set while the department waits for more information from you"})
 
@@ -122,6 +124,7 @@ class PetitionSchema(PetitionSummarySchema):
     extra = fields.Dict(allow_none=True)
     updated_at = fields.DateTime(required=True)
     replied_at = fields.DateTime(allow_none=True)
+    merged_into_id = fields.Integer(allow_none=True, metadata={"description": "the original a merged duplicate follows"})
 
 
 PetitionPageSchema = page_schema(PetitionSummarySchema, "PetitionPage")

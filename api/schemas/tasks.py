@@ -11,6 +11,7 @@ from engine import InstanceStatus, TaskStatus
 from workflows.statuses import PetitionStatus
 
 from ..pagination import PageArgs, page_schema
+from .duplicates import DuplicateSchema
 
 # -- the form's JSON Schema -----------------------------------------------------------------
 
@@ -163,12 +164,32 @@ class TaskSchema(Schema):
 TaskPageSchema = page_schema(TaskSchema, "TaskPage")
 
 
+class CandidateSchema(Schema):
+    category = fields.String(required=True)
+    department = fields.String(allow_none=True, metadata={"description": "where the routing rules send the category"})
+    confidence = fields.Float(required=True, metadata={"description": "the classifier's probability, 0 to 1"})
+
+
+class SuggestionSchema(Schema):
+    """What the text classifier read in the petition when it reached triage."""
+
+    model_version = fields.Integer(required=True)
+    threshold = fields.Float(required=True, metadata={"description": "the least confidence that makes a suggestion"})
+    suggested = fields.Nested(CandidateSchema, allow_none=True, metadata={"description": "null below the threshold"})
+    alternatives = fields.List(fields.Nested(CandidateSchema), required=True, metadata={
+        "description": "the next most likely categories (the most likely when nothing is suggested)"})
+
+
 class TaskDetailSchema(TaskSchema):
     claimed_at = fields.DateTime(allow_none=True, attribute="task.claimed_at")
     completed_at = fields.DateTime(allow_none=True, attribute="task.completed_at")
     completed_by = fields.String(allow_none=True, attribute="task.completed_by")
     revision = fields.Integer(required=True, metadata={"description": "the instance's revision: send it as If-Match"})
     form_schema = fields.Dict(allow_none=True, metadata={"description": "JSON Schema of the form to complete it with"})
+    duplicates = fields.List(fields.Nested(DuplicateSchema), metadata={
+        "description": "triage: open petitions near-duplicate of this one (merge with POST /petitions/{id}/merge)"})
+    suggestion = fields.Nested(SuggestionSchema, allow_none=True, metadata={
+        "description": "triage tasks: the suggested category and department; null without a trained model"})
 
 
 class CompletedSchema(Schema):

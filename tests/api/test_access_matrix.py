@@ -34,6 +34,8 @@ ALLOWED: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/v1/petitions"): READERS,
     ("GET", "/api/v1/petitions/<int:petition_id>"): READERS,
     ("GET", "/api/v1/petitions/<int:petition_id>/events"): READERS,
+    ("GET", "/api/v1/petitions/<int:petition_id>/duplicates"): READERS,
+    ("POST", "/api/v1/petitions/<int:petition_id>/merge"): frozenset({R.DISPATCHER, R.SUPERVISOR, R.ADMIN}),
     ("GET", "/api/v1/tasks"): WORKERS,
     ("GET", "/api/v1/tasks/<task_id>"): WORKERS,
     ("POST", "/api/v1/tasks/<task_id>/claim"): WORKERS,

@@ -7,8 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from tests.api.drive import PETITION, Desk, is_problem
+from workflows.models import Petition
 
 
 @pytest.fixture
@@ -60,6 +62,20 @@ def test_submissions_are_validated(client, reference_data, change, field):
 def test_a_contact_email_alone_is_enough(client, reference_data):
     body = {k: v for k, v in PETITION.items() if k not in ("contact_phone", "contact_name")}
     assert client.post("/api/v1/petitions", json=body).status_code == 201
+
+
+def test_a_petitioner_is_known_by_a_keyed_pseudonym_of_the_contact(client, db, reference_data):
+    contacts = [{"contact_phone": "138-0000 1234"}, {"contact_phone": "+86 13800001234"},
+                {"contact_phone": "13900001234"}, {"contact_phone": None, "contact_email": "Li@Example.CN"}]
+    numbers = []
+    for contact in contacts:
+        body = {k: v for k, v in {**PETITION, "contact_email": "li@example.cn", **contact}.items() if v is not None}
+        numbers.append(client.post("/api/v1/petitions", json=body).get_json()["tracking_no"])
+    with db.read() as session:
+        refs = dict(session.execute(select(Petition.tracking_no, Petition.petitioner_ref)).all())
+    same, also_same, other, by_mail = (refs[n] for n in numbers)
+    assert same == also_same and len({same, other, by_mail}) == 3
+    assert "13800001234" not in same and len(same) == 64
 
 
 def test_an_emergency_is_handed_on_at_once(desk):

@@ -86,7 +86,7 @@ def test_embedded_scheduler_starts_with_every_job_and_stops(app):
         assert scheduler.running
         assert {job.id for job in scheduler.get_jobs()} == {"timer-sweep", "worker-heartbeat", "housekeeping",
                                                            "outbox-delivery", "department-digest", "quarterly-report",
-                                                           "hotspot-refresh"}
+                                                           "hotspot-refresh", "router-retrain"}
     finally:
         stop_scheduler(scheduler, context)
     assert not scheduler.running and context.sweeper.stopped

@@ -89,6 +89,8 @@ def test_previous_quarter(day, quarter):
 
 def test_cron_jobs_have_stable_ids_and_local_times():
     by_id = {job.id: job for job in jobs.cron_jobs("Asia/Shanghai")}
-    assert set(by_id) == {"department-digest", "quarterly-report", "hotspot-refresh"}
+    assert set(by_id) == {"department-digest", "quarterly-report", "hotspot-refresh", "router-retrain"}
     first = by_id["department-digest"].trigger.get_next_fire_time(None, NOW)
     assert first.isoformat() == "2026-03-03T08:00:00+08:00"
+    retrain = by_id["router-retrain"].trigger.get_next_fire_time(None, NOW)  # NOW is a Monday after 03:00
+    assert retrain.isoformat() == "2026-03-09T03:00:00+08:00"

@@ -31,6 +31,7 @@ DEEMED_SIGNED = "auto_sign"  # the sign-for limit passed: signed for the departm
 EXTENDED = "extend"  # a supervisor granted an extension
 ESCALATION_COLUMNS = {"urge": "urges", "order": "orders", "notice": "notices"}  # a warning is not counted
 REBUILD_BATCH = 1000
+EVENT_FIELDS = ("from", "to", "department", "due", "sign_due")  # of a status_changed event's data
 
 
 @dataclass(slots=True)
@@ -162,19 +163,23 @@ def replay(session: Session, petition_ids: Sequence[int], calendar: BusinessCale
     petitions = {p.instance_id: p for p in session.execute(select(
         Petition.id, Petition.instance_id, Petition.created_at, Petition.sign_due_at, Petition.due_at, Petition.rating,
         Petition.solved).where(Petition.id.in_(petition_ids)))}
-    events = session.execute(select(InstanceEvent.instance_id, InstanceEvent.at, InstanceEvent.task_spec,
-                                    InstanceEvent.data).where(
+    # Only the fields a change needs, taken out of the JSON by the database.
+    fields = [InstanceEvent.data[key].as_string() for key in EVENT_FIELDS]
+    events = session.execute(select(InstanceEvent.instance_id, InstanceEvent.at, InstanceEvent.task_spec, *fields).where(
         InstanceEvent.instance_id.in_(petitions), InstanceEvent.kind == "status_changed"
     ).order_by(InstanceEvent.instance_id, InstanceEvent.id))
     escalations: dict[int, list[Any]] = defaultdict(list)
     for escalation in session.execute(select(Escalation.petition_id, Escalation.level, Escalation.created_at)
                                       .where(Escalation.petition_id.in_(petition_ids)).order_by(Escalation.created_at)):
         escalations[escalation.petition_id].append(escalation)
+    received_on = {instance_id: calendar.local_day(p.created_at) for instance_id, p in petitions.items()}
     assignments: dict[int, list[Facts]] = defaultdict(list)
-    for event in events:
-        petition = petitions[event.instance_id]
+    for instance_id, at, task_spec, source, target, department, due, sign_due in events:
+        petition = petitions[instance_id]
         rows = assignments[petition.id]
-        added = advance(rows[-1] if rows else None, _change_of(petition, event, calendar), calendar)
+        change = Change(petition.id, received_on[instance_id], department, S(source), S(target), task_spec, at,
+                        _moment(sign_due, petition.sign_due_at), _moment(due, petition.due_at))
+        added = advance(rows[-1] if rows else None, change, calendar)
         if added is not None:
             rows.append(added)
     for petition in petitions.values():
@@ -183,15 +188,9 @@ def replay(session: Session, petition_ids: Sequence[int], calendar: BusinessCale
         yield from rows
 
 
-def _change_of(petition: Any, event: Any, calendar: BusinessCalendar) -> Change:
-    data = event.data or {}
-
-    def moment(key: str, fallback: datetime | None) -> datetime | None:
-        return parse_time(data[key]) if data.get(key) else fallback
-
-    return Change(petition.id, calendar.local_day(petition.created_at), data.get("department"), S(data["from"]),
-                  S(data["to"]), event.task_spec, event.at, moment("sign_due", petition.sign_due_at),
-                  moment("due", petition.due_at))
+def _moment(value: str | None, fallback: datetime | None) -> datetime | None:
+    """A deadline recorded in an event, else the petition's (events written before it was recorded)."""
+    return parse_time(value) if value else fallback
 
 
 def _settle(rows: list[Facts], petition: Any, escalations: list[Any]) -> None:

@@ -1,6 +1,14 @@
-"""Benchmark: hotspot topics on real petitions, and the method at 100,000 petitions.
+"""Benchmark: reading petitions. The triage classifier on labelled real petitions, hotspot
+topics on real petitions, and the hotspot method at 100,000 petitions.
 
-1. ../shared/datasets/messages_hot.csv (4,326 real messages, 2017-2020) is imported with
+1. Classifier: ../shared/datasets/messages_labeled.csv (348 real messages, 7 first-level
+   categories), stratified 5-fold cross-validation: accuracy, macro-F1 and the per-category
+   table, against two baselines on the same folds in the same process: the majority category,
+   and a plain classifier (TF-IDF of jieba words, linear SVM: no characters, no category
+   scheme, no calibration). Confidence thresholds: share of petitions suggested and accuracy
+   of the suggestions. Inference: one petition at a time, as at intake, through the stored
+   model's scorer and through sklearn's own `predict_proba` (the baseline).
+2. Hotspots: messages_hot.csv (4,326 real messages, 2017-2020) is imported with
    `minyi import messages`' function, then the 10 hottest topics of the whole period are found
    and printed with their representative titles. Baseline in the same run: a naive
    keyword-count ranking (the 10 terms most petitions use, plain jieba words without the
@@ -8,12 +16,12 @@
    Both are scored on the same neutral representation (TF-IDF of character bigrams of title
    and body head): cohesion = mean pairwise cosine similarity inside a topic; overlap = share
    of the top-10 petitions that fall in more than one topic.
-2. Scale: the real messages repeated with variation (sentences of the body shuffled, another
+3. Scale: the real messages repeated with variation (sentences of the body shuffled, another
    petitioner, a time spread over one year) up to 100,000 petitions, imported, then hotspots
    of the year found in a fresh process each (method, then baseline), measuring wall time,
    CPU time and peak memory of that process.
 
-Run from the project root: .venv/bin/python bench/hotspots.py [--quick] [--json] [--workers N]
+Run from the project root: .venv/bin/python bench/text.py [--quick] [--json] [--workers N]
 """
 
 from __future__ import annotations
@@ -39,6 +47,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.svm import LinearSVC  # noqa: E402
 
 import migrations  # noqa: E402
 from engine import Database  # noqa: E402
@@ -46,8 +57,14 @@ from workflows.text import segment  # noqa: E402
 from workflows.text.hotspots import Doc, Settings, Topic, discover, read_period  # noqa: E402
 from workflows.text.importer import import_messages  # noqa: E402
 from workflows.text.stopwords import STOPWORDS  # noqa: E402
+from workflows.text.classifier import (FOLDS, Labelled, Metrics, Scorer, fit, out_of_fold, score,  # noqa: E402
+                                       text_of, words)
+from workflows.text.router import read_labelled  # noqa: E402
 
-DATASET = ROOT.parent / "shared" / "datasets" / "messages_hot.csv"
+DATASETS = ROOT.parent / "shared" / "datasets"
+DATASET = DATASETS / "messages_hot.csv"
+LABELLED = DATASETS / "messages_labeled.csv"
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCALE_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
 
@@ -123,6 +140,78 @@ def real_messages(quick: bool) -> dict:
             "import_rows_per_second": round(added / import_seconds),
             "method": {"seconds": round(method_seconds, 2), **scores(method, docs), "topics": method},
             "baseline": {"seconds": round(baseline_seconds, 2), **scores(baseline, docs), "topics": baseline}}
+
+
+# -- 1. the triage classifier ----------------------------------------------------------------
+
+
+def baseline_predictions(examples: list[Labelled]) -> dict[str, list[str]]:
+    """Out-of-fold predictions of the baselines, on the classifier's own folds."""
+    truth = np.array([e.category for e in examples], dtype=object)
+    texts = np.array([text_of(e.title, e.body) for e in examples], dtype=object)
+    majority = np.empty(len(examples), dtype=object)
+    plain = np.empty(len(examples), dtype=object)
+    for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=0).split(texts, truth):
+        majority[test] = Counter(truth[train]).most_common(1)[0][0]
+        model = make_pipeline(TfidfVectorizer(tokenizer=words, token_pattern=None, lowercase=False), LinearSVC())
+        plain[test] = model.fit(list(texts[train]), list(truth[train])).predict(list(texts[test]))
+    return {"majority": list(majority), "plain_words_svm": list(plain)}
+
+
+def per_petition_ms(predict, examples: list[Labelled]) -> dict:
+    """Milliseconds per petition scored one at a time: mean and 95th percentile (wall and CPU)."""
+    wall, cpu = [], time.process_time()
+    for e in examples:
+        started = time.perf_counter()
+        predict(e)
+        wall.append((time.perf_counter() - started) * 1000)
+    return {"mean_ms": round(float(np.mean(wall)), 2), "p95_ms": round(float(np.percentile(wall, 95)), 2),
+            "cpu_ms": round((time.process_time() - cpu) * 1000 / len(examples), 2)}
+
+
+def classifier_figures() -> dict:
+    with LABELLED.open(encoding="utf-8-sig", newline="") as handle:
+        examples = read_labelled(handle)
+    truth = [e.category for e in examples]
+    started = time.perf_counter()
+    categories, probabilities = out_of_fold(examples)
+    cv_seconds = time.perf_counter() - started
+    best = probabilities.argmax(axis=1)
+    method = score(truth, [categories[i] for i in best], FOLDS)
+    confidence = probabilities.max(axis=1)
+    right = np.array([categories[i] == t for i, t in zip(best, truth)])
+    thresholds = [{"threshold": t, "suggested": round(float((confidence >= t).mean()), 3),
+                   "accuracy": round(float(right[confidence >= t].mean()), 3) if (confidence >= t).any() else None}
+                  for t in THRESHOLDS]
+    baselines = {name: score(truth, predicted, FOLDS) for name, predicted in baseline_predictions(examples).items()}
+    pipeline = fit(examples)
+    scorer = Scorer(pipeline)
+    return {"petitions": len(examples), "cv_seconds": round(cv_seconds, 1), "method": method.as_json(),
+            "baselines": {name: m.as_json() for name, m in baselines.items()}, "thresholds": thresholds,
+            "inference": {"scorer": per_petition_ms(lambda e: scorer.rank(e.title, e.body, 4), examples),
+                          "sklearn_predict_proba": per_petition_ms(
+                              lambda e: pipeline.predict_proba([text_of(e.title, e.body)]), examples)}}
+
+
+def print_classifier(figures: dict) -> None:
+    print(f"classifier, messages_labeled.csv: {figures['petitions']} petitions, stratified {FOLDS}-fold "
+          f"cross-validation ({figures['cv_seconds']} s)")
+    print(f"{'':18s} {'accuracy':>9s} {'macro-F1':>9s}")
+    for name, part in [("method", figures["method"]), *figures["baselines"].items()]:
+        print(f"{name:18s} {part['accuracy']:9.3f} {part['macro_f1']:9.3f}")
+    print(f"\n{'category':12s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'support':>8s}")
+    for c in Metrics.from_json(figures["method"]).per_category:
+        print(f"{c.category}{' ' * (12 - 2 * len(c.category))} {c.precision:9.3f} {c.recall:7.3f} {c.f1:7.3f} "
+              f"{c.support:8d}")
+    print("\nthreshold  suggested  accuracy of the suggestions")
+    for row in figures["thresholds"]:
+        print(f"{row['threshold']:9.1f}  {row['suggested']:9.1%}  {row['accuracy']}")
+    print("\ninference, one petition at a time (ms): mean, p95, CPU")
+    for name, part in figures["inference"].items():
+        print(f"  {name:22s} {part['mean_ms']:6.2f} {part['p95_ms']:6.2f} {part['cpu_ms']:6.2f}")
+
+
+# -- 2. hotspots on real petitions, 3. at scale ------------------------------------------------
 
 
 def synthetic_csv(count: int, seed: int = 7) -> str:
@@ -217,9 +306,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all figures")
     parser.add_argument("--workers", type=int, default=1, help="segmenting processes in the scale run")
     args = parser.parse_args()
-    if not DATASET.exists():
-        print(f"skipped: {DATASET} is not there (the shared datasets are needed for this benchmark)")
+    if not (DATASET.exists() and LABELLED.exists()):
+        print(f"skipped: {DATASETS} lacks messages_hot.csv or messages_labeled.csv (the shared datasets)")
         return
+    classifier = classifier_figures()
+    print_classifier(classifier)
+    print()
     real = real_messages(args.quick)
     print_real(real)
     scaled = scale(10_000 if args.quick else 100_000, args.workers)
@@ -228,7 +320,7 @@ def main() -> None:
         for part in ("method", "baseline"):
             for topic in real[part]["topics"]:
                 topic.pop("members")
-        print(json.dumps({"messages_hot": real, "scale": scaled}, ensure_ascii=False))
+        print(json.dumps({"classifier": classifier, "messages_hot": real, "scale": scaled}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

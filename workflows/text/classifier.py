@@ -1,0 +1,211 @@
+"""The triage classifier: the category of a petition from its title and body.
+
+TF-IDF of jieba words (1-2 grams) and of characters (1-3 grams), then a linear SVM whose
+scores are calibrated into probabilities on inner folds (sigmoid), so that a confidence of 0.8
+is right about four times out of five and a threshold on it means something.
+
+The text is the title twice (it names the matter) and the first `BODY_CHARS` characters of the
+body: the start says what and where, the rest is mostly detail and courtesy, and a bounded
+text keeps a prediction within a few milliseconds. The category scheme (data/categories.csv:
+first, second and third-level names of the 12345 scheme) adds one short document per
+subcategory of each trained category; with a few hundred labelled petitions this lifts macro-F1
+by about six points.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from scipy.special import expit
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, classification_report, f1_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import Pipeline, make_union
+from sklearn.svm import LinearSVC
+
+from ..errors import PetitionError
+from . import segment
+
+BODY_CHARS = 300
+SEPARATOR = "｜"
+MIN_PER_CATEGORY = 5  # stratified 5-fold cross-validation needs one per fold
+FOLDS = 5
+CALIBRATION_FOLDS = 3
+SCHEME = Path(__file__).parent / "data" / "categories.csv"
+
+
+class TooFewExamples(PetitionError):
+    """Too few labelled petitions to learn and measure: a category with fewer than
+    MIN_PER_CATEGORY, or fewer than two categories; `counts` are the categories concerned."""
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = counts
+        found = ", ".join(f"{name} ({count})" for name, count in sorted(counts.items()))
+        if any(count < MIN_PER_CATEGORY for count in counts.values()):
+            message = f"each category needs at least {MIN_PER_CATEGORY} labelled petitions; too few: {found}"
+        else:
+            message = f"two categories at least are needed; found {found or 'no labelled petitions'}"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    title: str
+    body: str
+    category: str
+
+
+def text_of(title: str, body: str) -> str:
+    return f"{title}{SEPARATOR}{title}{SEPARATOR}{body[:BODY_CHARS]}"
+
+
+def words(text: str) -> list[str]:
+    """The word analyser (module level, so pickled pipelines refer to it by name)."""
+    return segment.words(text)
+
+
+def build_pipeline(seed: int = 0) -> Pipeline:
+    features = make_union(
+        TfidfVectorizer(tokenizer=words, token_pattern=None, lowercase=False, ngram_range=(1, 2), sublinear_tf=True),
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
+    )
+    svm = LinearSVC(class_weight="balanced", random_state=seed)
+    return Pipeline([("features", features), ("model", CalibratedClassifierCV(svm, cv=CALIBRATION_FOLDS))])
+
+
+@lru_cache(maxsize=1)
+def _scheme() -> tuple[tuple[str, str], ...]:
+    """(first-level category, "second third" names) of every row of the scheme."""
+    with SCHEME.open(encoding="utf-8", newline="") as handle:
+        return tuple((row["level1"], f"{row['level2']} {row['level3']}") for row in csv.DictReader(handle))
+
+
+def scheme_documents(categories: set[str]) -> list[tuple[str, str]]:
+    """(text, category) of the scheme's subcategories of `categories`."""
+    return [(names, category) for category, names in _scheme() if category in categories]
+
+
+def check_counts(labels: Sequence[str]) -> None:
+    """Raises TooFewExamples unless there are two categories with MIN_PER_CATEGORY petitions each."""
+    counts = Counter(labels)
+    short = {name: count for name, count in counts.items() if count < MIN_PER_CATEGORY}
+    if short or len(counts) < 2:
+        raise TooFewExamples(short or dict(counts))
+
+
+def fit(examples: Sequence[Labelled], seed: int = 0) -> Pipeline:
+    """A pipeline trained on `examples` (and the scheme's names of their categories).
+    Raises TooFewExamples."""
+    check_counts([e.category for e in examples])
+    return _fit([text_of(e.title, e.body) for e in examples], [e.category for e in examples], seed)
+
+
+def _fit(texts: list[str], labels: list[str], seed: int) -> Pipeline:
+    extra = scheme_documents(set(labels))
+    return build_pipeline(seed).fit(texts + [t for t, _ in extra], labels + [c for _, c in extra])
+
+
+class Scorer:
+    """The pipeline's probabilities for one petition at a time, a few times faster.
+
+    Equal to `pipeline.predict_proba` (the tests compare them): the same vectorisers, then each
+    calibrated SVM's decision values through its per-category sigmoids, normalised, averaged.
+    Done here in numpy because sklearn's input checks on each of the calibrated pieces cost
+    more than the arithmetic when a single text is scored.
+    """
+
+    def __init__(self, pipeline: Pipeline):
+        self.vectorizers = [vectorizer for _, vectorizer in pipeline.named_steps["features"].transformer_list]
+        calibrated = pipeline.named_steps["model"]
+        self.categories = [str(c) for c in calibrated.classes_]
+        self.members = []
+        for member in calibrated.calibrated_classifiers_:
+            if list(member.estimator.classes_) != list(calibrated.classes_):
+                raise ValueError("a calibration fold lacked a category")
+            self.members.append((member.estimator.coef_.T, member.estimator.intercept_,
+                                 np.array([c.a_ for c in member.calibrators]), np.array([c.b_ for c in member.calibrators])))
+
+    def probabilities(self, text: str) -> np.ndarray:
+        row = sparse.hstack([vectorizer.transform([text]) for vectorizer in self.vectorizers]).tocsr()
+        total = np.zeros(len(self.categories))
+        for coef, intercept, a, b in self.members:
+            calibrated = expit(-(a * (row @ coef + intercept).ravel() + b))
+            if len(self.categories) == 2:  # one decision value: the second category's
+                calibrated = np.array([1.0 - calibrated[0], calibrated[0]])
+            mass = calibrated.sum()
+            total += calibrated / mass if mass > 0 else 1 / len(self.categories)
+        return total / len(self.members)
+
+    def rank(self, title: str, body: str, top: int) -> list[tuple[str, float]]:
+        """The `top` most likely categories with their probabilities, most likely first."""
+        probabilities = self.probabilities(text_of(title, body))
+        order = np.argsort(-probabilities, kind="stable")[:top]
+        return [(self.categories[i], round(float(probabilities[i]), 4)) for i in order]
+
+
+@dataclass(frozen=True)
+class CategoryScore:
+    category: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """How well predictions matched the truth: overall and per category."""
+
+    rows: int
+    accuracy: float
+    macro_f1: float
+    per_category: list[CategoryScore]
+    folds: int | None = None  # cross-validated, or scored on a separate set (None)
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Metrics:
+        return cls(**{**data, "per_category": [CategoryScore(**c) for c in data["per_category"]]})
+
+
+def score(truth: Sequence[str], predicted: Sequence[str], folds: int | None = None) -> Metrics:
+    report = classification_report(truth, predicted, output_dict=True, zero_division=0)
+    categories = sorted(set(truth) | set(predicted))
+    return Metrics(
+        rows=len(truth), accuracy=round(float(accuracy_score(truth, predicted)), 4),
+        macro_f1=round(float(f1_score(truth, predicted, average="macro", labels=sorted(set(truth)), zero_division=0)), 4),
+        per_category=[CategoryScore(c, round(report[c]["precision"], 4), round(report[c]["recall"], 4),
+                                    round(report[c]["f1-score"], 4), int(report[c]["support"])) for c in categories],
+        folds=folds)
+
+
+def out_of_fold(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Stratified `folds`-fold cross-validation: each petition's probabilities per category (in
+    the returned order) from a pipeline trained on the other folds only. Raises TooFewExamples."""
+    labels = [e.category for e in examples]
+    check_counts(labels)
+    categories = sorted(set(labels))
+    texts = np.array([text_of(e.title, e.body) for e in examples], dtype=object)
+    truth = np.array(labels, dtype=object)
+    probabilities = np.zeros((len(examples), len(categories)))
+    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, truth):
+        pipeline = _fit(list(texts[train]), list(truth[train]), seed)
+        columns = [categories.index(c) for c in pipeline.classes_]
+        probabilities[np.ix_(test, columns)] = pipeline.predict_proba(list(texts[test]))
+    return categories, probabilities
+
+
+def cross_validate(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> Metrics:
+    """Metrics of the out-of-fold predictions. Raises TooFewExamples."""
+    categories, probabilities = out_of_fold(examples, folds, seed)
+    return score([e.category for e in examples], [categories[i] for i in probabilities.argmax(axis=1)], folds)

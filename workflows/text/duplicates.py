@@ -1,0 +1,151 @@
+"""Near-duplicate petitions: found once at intake, kept for triage.
+
+At intake a petition's signature (`signature`: its places and heaviest matter terms) is
+written to `duplicate_term`, which holds open petitions only. Candidates are the open
+petitions of the last `window_days` sharing at least two of the new petition's terms, and a
+place when both name one: one indexed, grouped SQL query that reads the rows of those terms
+and nothing else. The few best are read and scored precisely (`signature.similarity`); those
+at or above the threshold are stored in `duplicate_candidate` in both directions, so triage
+lists them without computing anything. A petition's terms are deleted when it closes or is
+merged, so closed petitions are never candidates again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from engine import Engine, StepReport
+
+from ..models import Petition
+from ..statuses import FINAL_STATUSES, PetitionStatus
+from .models import DuplicateCandidate, DuplicateTerm
+from .signature import Signature, signature_of, similarity
+
+TERM_CHARS = 32  # DuplicateTerm.term
+
+
+@dataclass(frozen=True)
+class DuplicateSettings:
+    threshold: float = 0.3  # similarity from which a candidate is shown (see docs/duplicates.md)
+    window_days: int = 90  # only petitions received this recently are candidates
+    signature_terms: int = 8  # matter terms indexed per petition, besides its places
+    min_shared: int = 2  # terms a candidate must share to be scored
+    scored: int = 20  # candidates read and scored precisely, best-sharing first
+
+
+@dataclass(frozen=True)
+class Match:
+    petition_id: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A near-duplicate as triage lists it."""
+
+    id: int
+    tracking_no: str
+    title: str
+    status: PetitionStatus
+    department_code: str | None
+    score: float
+
+
+def term_rows(petition_id: int, created_at: datetime, signature: Signature, settings: DuplicateSettings) -> list[dict]:
+    """The `duplicate_term` rows of an open petition: its places and heaviest matter terms."""
+    terms = {place[:TERM_CHARS]: True for place in signature.places}
+    for term in signature.top_terms(settings.signature_terms):
+        terms.setdefault(term[:TERM_CHARS], False)
+    return [{"petition_id": petition_id, "term": term, "is_place": is_place, "has_place": bool(signature.places),
+             "created_at": created_at} for term, is_place in terms.items()]
+
+
+def index_terms(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> None:
+    """Write the petition's signature terms (it is open)."""
+    rows = term_rows(petition.id, petition.created_at, signature, settings)
+    if rows:
+        session.execute(insert(DuplicateTerm), rows)
+
+
+def forget(session: Session, petition_id: int) -> None:
+    """The petition closed or was merged: it is no one's candidate any more."""
+    session.execute(delete(DuplicateTerm).where(DuplicateTerm.petition_id == petition_id))
+
+
+def find(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> list[Match]:
+    """The open petitions near-duplicate of `petition`, best first (its own terms need not be
+    indexed yet)."""
+    terms = [t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)]]
+    if not terms:
+        return []
+    shared = func.count()
+    query = (select(DuplicateTerm.petition_id)
+             .where(DuplicateTerm.term.in_(terms), DuplicateTerm.petition_id != petition.id,
+                    DuplicateTerm.created_at >= petition.created_at - timedelta(days=settings.window_days))
+             .group_by(DuplicateTerm.petition_id)
+             .having(shared >= settings.min_shared)
+             .order_by(shared.desc(), DuplicateTerm.petition_id.desc())
+             .limit(settings.scored))
+    if signature.places:  # a candidate naming places must name one of ours
+        places = func.sum(case((DuplicateTerm.is_place, 1), else_=0))
+        query = query.having((places > 0) | (func.max(case((DuplicateTerm.has_place, 1), else_=0)) == 0))
+    ids = list(session.scalars(query))
+    if not ids:
+        return []
+    rows = session.execute(select(Petition.id, Petition.title, Petition.body, Petition.location).where(Petition.id.in_(ids)))
+    matches = [Match(row.id, similarity(signature, signature_of(row.title, row.body, row.location))) for row in rows]
+    return sorted((m for m in matches if m.score >= settings.threshold), key=lambda m: (-m.score, m.petition_id))
+
+
+def record(session: Session, petition_id: int, matches: list[Match], now: datetime) -> None:
+    """Keep the matches for triage, in both directions."""
+    if matches:
+        session.execute(insert(DuplicateCandidate), [
+            row for m in matches for row in (
+                {"petition_id": petition_id, "candidate_id": m.petition_id, "score": m.score, "found_at": now},
+                {"petition_id": m.petition_id, "candidate_id": petition_id, "score": m.score, "found_at": now})])
+
+
+def detect(session: Session, petition: Petition, settings: DuplicateSettings, now: datetime) -> list[Match]:
+    """Intake: find and keep the petition's near-duplicates, then index it for later ones."""
+    signature = signature_of(petition.title, petition.body, petition.location)
+    matches = find(session, petition, signature, settings)
+    record(session, petition.id, matches, now)
+    index_terms(session, petition, signature, settings)
+    return matches
+
+
+def duplicates_of(session: Session, petition_id: int, department: str | None = None) -> list[Duplicate]:
+    """The near-duplicates found for a petition, best first; only `department`'s when given
+    (a handler never learns of another department's petitions)."""
+    query = (select(Petition.id, Petition.tracking_no, Petition.title, Petition.status, Petition.department_code,
+                    DuplicateCandidate.score)
+             .join(DuplicateCandidate, DuplicateCandidate.candidate_id == Petition.id)
+             .where(DuplicateCandidate.petition_id == petition_id)
+             .order_by(DuplicateCandidate.score.desc(), Petition.id))
+    if department is not None:
+        query = query.where(Petition.department_code == department)
+    return [Duplicate(*row) for row in session.execute(query)]
+
+
+class DuplicateDetection:
+    """Engine step listener: detect at a petition's start, forget when it closes."""
+
+    def __init__(self, engine: Engine, settings: DuplicateSettings = DuplicateSettings()):
+        self.settings = settings
+        engine.add_step_listener(self.on_step)
+
+    def on_step(self, session: Session, report: StepReport) -> None:
+        if report.action == "start" and "petition_id" in report.data:
+            petition = session.get(Petition, report.data["petition_id"])
+            if petition is not None and petition.status not in FINAL_STATUSES:
+                detect(session, petition, self.settings, report.at)
+        closing = any(e.name == "status" and PetitionStatus(e.values["status"]) in FINAL_STATUSES for e in report.effects)
+        if closing and report.action != "start":
+            petition_id = session.scalars(select(Petition.id).where(Petition.tracking_no == report.instance.business_key)).first()
+            if petition_id is not None:
+                forget(session, petition_id)
