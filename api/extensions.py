@@ -100,10 +100,11 @@ def create_scheduler(
     context = SchedulerContext(svc.db, svc.engine, WorkerIdentity.for_this_process(kind), settings, svc.senders)
     digest_at = time.fromisoformat(app.config.get("DIGEST_AT", "08:00"))
     horizon = timedelta(hours=float(app.config.get("DIGEST_HORIZON_HOURS", 24)))
-    training_csv = app.config.get("ROUTER_TRAINING_CSV")
+    training_csv, scheme_csv = app.config.get("ROUTER_TRAINING_CSV"), app.config.get("ROUTER_SCHEME_CSV")
     cron = jobs.cron_jobs(settings.timezone, digest_at, horizon, svc.report_settings,
                           Path(training_csv) if training_csv else None,
-                          int(app.config.get("ROUTER_RETRAIN_MIN_NEW", jobs.retraining.MIN_NEW)))
+                          int(app.config.get("ROUTER_RETRAIN_MIN_NEW", jobs.retraining.MIN_NEW)),
+                          Path(scheme_csv) if scheme_csv else None)
     return build_scheduler(context, cron, scheduler_class), context
 
 

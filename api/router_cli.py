@@ -24,6 +24,8 @@ from .extensions import services
 T = TypeVar("T")
 router_group = AppGroup("router", help="The triage classifier that suggests a category (and department).")
 CSV_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+SCHEME_OPTION = click.option("--scheme", "scheme_csv", type=CSV_FILE, default=None,
+                             help="Category scheme CSV (level1, level2, level3): subcategory names to learn from too.")
 
 
 def init_app(app: Flask) -> None:
@@ -62,8 +64,9 @@ def metrics_lines(metrics: Metrics) -> list[str]:
 @router_group.command("train", help="Train from a labelled CSV (title, body, category), cross-validate, "
                                     "store the model and make it the active one.")
 @click.argument("csv_file", type=CSV_FILE)
-def train_command(csv_file: Path) -> None:
-    trained = _or_exit(csv_file, lambda: train(_read(csv_file), csv_file.name))
+@SCHEME_OPTION
+def train_command(csv_file: Path, scheme_csv: Path | None) -> None:
+    trained = _or_exit(csv_file, lambda: train(_read(csv_file), csv_file.name, scheme_csv))
     with services().db.write() as session:
         model = store(session, trained, utcnow())
     click.echo(f"model v{model.version} trained on {trained.rows} petitions, {len(trained.categories)} categories; active")
@@ -93,9 +96,11 @@ def evaluate_command(csv_file: Path, as_json: bool) -> None:
 @router_group.command("retrain", help="Train from the petitions whose department was confirmed at triage "
                                       "(and a labelled CSV), store the model and make it the active one.")
 @click.option("--csv", "csv_file", type=CSV_FILE, default=None, help="Labelled CSV to learn from as well.")
-def retrain_command(csv_file: Path | None) -> None:
-    trained, chosen = _or_exit(csv_file or "confirmed petitions", lambda: retrain(services().db, csv_file, utcnow()))
-    click.echo(f"trained on {trained.rows} petitions ({chosen.source}), {len(trained.categories)} categories; active")
+@SCHEME_OPTION
+def retrain_command(csv_file: Path | None, scheme_csv: Path | None) -> None:
+    trained, chosen = _or_exit(csv_file or "confirmed petitions",
+                               lambda: retrain(services().db, csv_file, utcnow(), scheme_csv))
+    click.echo(f"trained on {trained.rows} petitions ({trained.source}), {len(trained.categories)} categories; active")
     if chosen.left_out:
         click.echo("left out (too few petitions): " + ", ".join(f"{c} ({n})" for c, n in sorted(chosen.left_out.items())))
     click.echo("\n".join(metrics_lines(trained.metrics)))

@@ -59,11 +59,12 @@ from workflows.text.importer import import_messages  # noqa: E402
 from workflows.text.stopwords import STOPWORDS  # noqa: E402
 from workflows.text.classifier import (FOLDS, Labelled, Metrics, Scorer, fit, out_of_fold, score,  # noqa: E402
                                        text_of, words)
-from workflows.text.router import read_labelled  # noqa: E402
+from workflows.text.router import read_labelled, read_scheme  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 DATASET = DATASETS / "messages_hot.csv"
 LABELLED = DATASETS / "messages_labeled.csv"
+SCHEME = DATASETS / "categories.csv"
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCALE_START = datetime(2019, 1, 1, tzinfo=timezone.utc)
@@ -172,10 +173,12 @@ def per_petition_ms(predict, examples: list[Labelled]) -> dict:
 def classifier_figures(quick: bool) -> dict:
     with LABELLED.open(encoding="utf-8-sig", newline="") as handle:
         examples = read_labelled(handle)
+    with SCHEME.open(encoding="utf-8-sig", newline="") as handle:
+        scheme = read_scheme(handle)
     timed = examples[:100] if quick else examples
     truth = [e.category for e in examples]
     started = time.perf_counter()
-    categories, probabilities = out_of_fold(examples)
+    categories, probabilities = out_of_fold(examples, scheme)
     cv_seconds = time.perf_counter() - started
     best = probabilities.argmax(axis=1)
     method = score(truth, [categories[i] for i in best], FOLDS)
@@ -184,8 +187,11 @@ def classifier_figures(quick: bool) -> dict:
     thresholds = [{"threshold": t, "suggested": round(float((confidence >= t).mean()), 3),
                    "accuracy": round(float(right[confidence >= t].mean()), 3) if (confidence >= t).any() else None}
                   for t in THRESHOLDS]
-    baselines = {name: score(truth, predicted, FOLDS) for name, predicted in baseline_predictions(examples).items()}
-    pipeline = fit(examples)
+    without, plain_probabilities = out_of_fold(examples)
+    predictions = {"without_scheme": [without[i] for i in plain_probabilities.argmax(axis=1)],
+                   **baseline_predictions(examples)}
+    baselines = {name: score(truth, predicted, FOLDS) for name, predicted in predictions.items()}
+    pipeline = fit(examples, scheme)
     scorer = Scorer(pipeline)
     return {"petitions": len(examples), "cv_seconds": round(cv_seconds, 1), "method": method.as_json(),
             "baselines": {name: m.as_json() for name, m in baselines.items()}, "thresholds": thresholds,
@@ -198,7 +204,7 @@ def print_classifier(figures: dict) -> None:
     print(f"classifier, messages_labeled.csv: {figures['petitions']} petitions, stratified {FOLDS}-fold "
           f"cross-validation ({figures['cv_seconds']} s)")
     print(f"{'':18s} {'accuracy':>9s} {'macro-F1':>9s}")
-    for name, part in [("method", figures["method"]), *figures["baselines"].items()]:
+    for name, part in [("method (scheme)", figures["method"]), *figures["baselines"].items()]:
         print(f"{name:18s} {part['accuracy']:9.3f} {part['macro_f1']:9.3f}")
     print(f"\n{'category':12s} {'precision':>9s} {'recall':>7s} {'F1':>7s} {'support':>8s}")
     for c in Metrics.from_json(figures["method"]).per_category:
@@ -308,8 +314,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="end with one JSON line of all figures")
     parser.add_argument("--workers", type=int, default=1, help="segmenting processes in the scale run")
     args = parser.parse_args()
-    if not (DATASET.exists() and LABELLED.exists()):
-        print(f"skipped: {DATASETS} lacks messages_hot.csv or messages_labeled.csv (the shared datasets)")
+    if not (DATASET.exists() and LABELLED.exists() and SCHEME.exists()):
+        print(f"skipped: {DATASETS} lacks messages_hot.csv, messages_labeled.csv or categories.csv (the shared datasets)")
         return
     classifier = classifier_figures(args.quick)
     print_classifier(classifier)

@@ -35,7 +35,7 @@ DEPARTMENTS = {
     "CGJ": "市城市管理和综合执法局",
 }
 # Routing rules: the first-level categories of the 12345 scheme the triage classifier learns
-# (workflows/text/data/categories.csv). City management (城管执法, 环境卫生) is part of 城乡建设
+# (../shared/datasets/categories.csv). City management (城管执法, 环境卫生) is part of 城乡建设
 # there: those matters are 城乡建设 petitions that the dispatcher sends to CGJ instead (HANDLED_BY).
 CATEGORIES = {
     "城乡建设": "ZJJ", "环境保护": "HBJ", "交通运输": "JTJ", "商贸旅游": "SCJ",

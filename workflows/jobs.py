@@ -57,14 +57,16 @@ def hotspot_job(context: SchedulerContext, tz: ZoneInfo) -> None:
     trends.run_hotspot_refresh(context.db, context.worker.id, context.now(), tz, context.clock)
 
 
-def router_retrain_job(context: SchedulerContext, tz: ZoneInfo, csv_path: Path | None, min_new: int) -> None:
-    retraining.run_router_retrain(context.db, context.worker.id, context.now(), tz, csv_path, min_new, context.clock)
+def router_retrain_job(context: SchedulerContext, tz: ZoneInfo, csv_path: Path | None, min_new: int,
+                       scheme_csv: Path | None) -> None:
+    retraining.run_router_retrain(context.db, context.worker.id, context.now(), tz, csv_path, min_new, context.clock,
+                                  scheme_csv)
 
 
 def cron_jobs(
     timezone: str = "Asia/Shanghai", digest_at: time = time(8, 0), digest_horizon: timedelta = digest.DEFAULT_HORIZON,
     report_settings: circular.Settings = circular.Settings(),
-    router_csv: Path | None = None, router_min_new: int = retraining.MIN_NEW,
+    router_csv: Path | None = None, router_min_new: int = retraining.MIN_NEW, router_scheme_csv: Path | None = None,
 ) -> list[CronJob]:
     """The domain's cron jobs: the daily digest at `digest_at`, the quarterly report on the 1st of Jan/Apr/Jul/Oct,
     the hotspot trend check daily at 07:00, the triage classifier's retraining on Mondays at 03:00."""
@@ -75,6 +77,7 @@ def cron_jobs(
         CronJob(QUARTERLY_REPORT_JOB_ID, partial(quarterly_report_job, tz=tz, settings=report_settings),
                 CronTrigger(month="1,4,7,10", day=1, hour=6, timezone=tz)),
         CronJob(trends.HOTSPOT_JOB_ID, partial(hotspot_job, tz=tz), CronTrigger(hour=7, minute=0, timezone=tz)),
-        CronJob(retraining.RETRAIN_JOB_ID, partial(router_retrain_job, tz=tz, csv_path=router_csv, min_new=router_min_new),
+        CronJob(retraining.RETRAIN_JOB_ID, partial(router_retrain_job, tz=tz, csv_path=router_csv, min_new=router_min_new,
+                                                     scheme_csv=router_scheme_csv),
                 CronTrigger(day_of_week="mon", hour=3, minute=0, timezone=tz)),
     ]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.api.drive import Desk
-from tests.workflows.text.labelled import EXAMPLES, UNSEEN, as_csv
+from tests.workflows.text.labelled import EXAMPLES, SCHEME_CSV, UNSEEN, as_csv
 from workflows.models import RoutingRule
 from workflows.text.classifier import Labelled, fit, score
 from workflows.text.retraining import confirmed_examples, run_router_retrain
@@ -120,6 +120,19 @@ def test_router_train_then_evaluate_as_text_and_json(runner, db, tmp_path):
     assert [c["support"] for c in as_json["per_category"]] == [1, 1, 1]
 
 
+def test_router_train_with_a_scheme_records_it(runner, db, tmp_path):
+    training, scheme = tmp_path / "labelled.csv", tmp_path / "scheme.csv"
+    training.write_text(as_csv(), encoding="utf-8")
+    scheme.write_text(SCHEME_CSV, encoding="utf-8")
+    trained = runner.invoke(args=["router", "train", str(training), "--scheme", str(scheme)])
+    assert trained.exit_code == 0, trained.output
+    with db.read() as session:
+        assert session.scalars(select(RouterModel.source)).one() == "labelled.csv + scheme scheme.csv"
+    scheme.write_text("level1,level3\n城乡建设,燃气供应\n", encoding="utf-8")
+    refused = runner.invoke(args=["router", "train", str(training), "--scheme", str(scheme)])
+    assert refused.exit_code == 1 and "missing column level2" in refused.output
+
+
 @pytest.mark.parametrize("text, message", [
     ("title,category\n标题,城乡建设\n", "missing column body"),
     (as_csv(EXAMPLES[:15]), "too few: 环境保护 (3)"),
@@ -150,11 +163,13 @@ def test_dispatches_confirm_categories_and_retraining_learns_from_them(desk, mod
         desk.dispatch(citizen, department, sign=False)
     with db.read() as session:
         assert confirmed_examples(session) == [Labelled(*BUILDING), Labelled(*POLLUTION)]
-    path = tmp_path / "labelled.csv"
+    path, scheme = tmp_path / "labelled.csv", tmp_path / "scheme.csv"
     path.write_text(as_csv(), encoding="utf-8")
-    result = runner.invoke(args=["router", "retrain", "--csv", str(path)])
+    scheme.write_text(SCHEME_CSV, encoding="utf-8")
+    result = runner.invoke(args=["router", "retrain", "--csv", str(path), "--scheme", str(scheme)])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("trained on 38 petitions (2 confirmed at triage + labelled.csv), 3 categories")
+    assert result.output.startswith("trained on 38 petitions (2 confirmed at triage + labelled.csv + scheme scheme.csv), "
+                                    "3 categories")
 
 
 def test_the_weekly_job_retrains_once_when_enough_were_confirmed(desk, model, db, tmp_path):

@@ -6,10 +6,10 @@ is right about four times out of five and a threshold on it means something.
 
 The text is the title twice (it names the matter) and the first `BODY_CHARS` characters of the
 body: the start says what and where, the rest is mostly detail and courtesy, and a bounded
-text keeps a prediction within a few milliseconds. The category scheme (data/categories.csv:
-first, second and third-level names of the 12345 scheme) adds one short document per
-subcategory of each trained category; with a few hundred labelled petitions this lifts macro-F1
-by about six points.
+text keeps a prediction within a few milliseconds. An optional category scheme (first, second
+and third-level names of the 12345 scheme, read by `router.read_scheme`) adds one short
+document per subcategory of each trained category; with a few hundred labelled petitions this
+lifts macro-F1 by several points.
 
 Words come from the project's segmenter (`segment.py`); place names the hotspot discovery adds
 to it in the same process stay whole afterwards, which shifts a few word features of a
@@ -18,12 +18,9 @@ petition naming them, never the character ones.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -43,7 +40,7 @@ SEPARATOR = "｜"
 MIN_PER_CATEGORY = 5  # stratified 5-fold cross-validation needs one per fold
 FOLDS = 5
 CALIBRATION_FOLDS = 3
-SCHEME = Path(__file__).parent / "data" / "categories.csv"
+Scheme = Sequence[tuple[str, str]]  # (first-level category, "second third" names) per subcategory
 
 
 class TooFewExamples(PetitionError):
@@ -85,16 +82,9 @@ def build_pipeline(seed: int = 0) -> Pipeline:
     return Pipeline([("features", features), ("model", CalibratedClassifierCV(svm, cv=CALIBRATION_FOLDS))])
 
 
-@lru_cache(maxsize=1)
-def _scheme() -> tuple[tuple[str, str], ...]:
-    """(first-level category, "second third" names) of every row of the scheme."""
-    with SCHEME.open(encoding="utf-8", newline="") as handle:
-        return tuple((row["level1"], f"{row['level2']} {row['level3']}") for row in csv.DictReader(handle))
-
-
-def scheme_documents(categories: set[str]) -> list[tuple[str, str]]:
+def scheme_documents(scheme: Scheme, categories: set[str]) -> list[tuple[str, str]]:
     """(text, category) of the scheme's subcategories of `categories`."""
-    return [(names, category) for category, names in _scheme() if category in categories]
+    return [(names, category) for category, names in scheme if category in categories]
 
 
 def check_counts(labels: Sequence[str]) -> None:
@@ -105,15 +95,15 @@ def check_counts(labels: Sequence[str]) -> None:
         raise TooFewExamples(short or dict(counts))
 
 
-def fit(examples: Sequence[Labelled], seed: int = 0) -> Pipeline:
+def fit(examples: Sequence[Labelled], scheme: Scheme = (), seed: int = 0) -> Pipeline:
     """A pipeline trained on `examples` (and the scheme's names of their categories).
     Raises TooFewExamples."""
     check_counts([e.category for e in examples])
-    return _fit([text_of(e.title, e.body) for e in examples], [e.category for e in examples], seed)
+    return _fit([text_of(e.title, e.body) for e in examples], [e.category for e in examples], scheme, seed)
 
 
-def _fit(texts: list[str], labels: list[str], seed: int) -> Pipeline:
-    extra = scheme_documents(set(labels))
+def _fit(texts: list[str], labels: list[str], scheme: Scheme, seed: int) -> Pipeline:
+    extra = scheme_documents(scheme, set(labels))
     return build_pipeline(seed).fit(texts + [t for t, _ in extra], labels + [c for _, c in extra])
 
 
@@ -193,9 +183,11 @@ def score(truth: Sequence[str], predicted: Sequence[str], folds: int | None = No
         folds=folds)
 
 
-def out_of_fold(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> tuple[list[str], np.ndarray]:
+def out_of_fold(examples: Sequence[Labelled], scheme: Scheme = (), folds: int = FOLDS,
+                seed: int = 0) -> tuple[list[str], np.ndarray]:
     """Stratified `folds`-fold cross-validation: each petition's probabilities per category (in
-    the returned order) from a pipeline trained on the other folds only. Raises TooFewExamples."""
+    the returned order) from a pipeline trained on the other folds (and the scheme) only.
+    Raises TooFewExamples."""
     labels = [e.category for e in examples]
     check_counts(labels)
     categories = sorted(set(labels))
@@ -203,13 +195,13 @@ def out_of_fold(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0)
     truth = np.array(labels, dtype=object)
     probabilities = np.zeros((len(examples), len(categories)))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, truth):
-        pipeline = _fit(list(texts[train]), list(truth[train]), seed)
+        pipeline = _fit(list(texts[train]), list(truth[train]), scheme, seed)
         columns = [categories.index(c) for c in pipeline.classes_]
         probabilities[np.ix_(test, columns)] = pipeline.predict_proba(list(texts[test]))
     return categories, probabilities
 
 
-def cross_validate(examples: Sequence[Labelled], folds: int = FOLDS, seed: int = 0) -> Metrics:
+def cross_validate(examples: Sequence[Labelled], scheme: Scheme = (), folds: int = FOLDS, seed: int = 0) -> Metrics:
     """Metrics of the out-of-fold predictions. Raises TooFewExamples."""
-    categories, probabilities = out_of_fold(examples, folds, seed)
+    categories, probabilities = out_of_fold(examples, scheme, folds, seed)
     return score([e.category for e in examples], [categories[i] for i in probabilities.argmax(axis=1)], folds)

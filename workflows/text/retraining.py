@@ -8,7 +8,8 @@ category routed there; a petition whose category stays ambiguous is left out.
 
 The weekly `router-retrain` job retrains when at least `min_new` petitions were confirmed
 since the active model was trained (or, without a model, when there are enough to train
-one), from them and the optional CSV of `ROUTER_TRAINING_CSV`. It claims the week first, so
+one), from them and the optional CSV of `ROUTER_TRAINING_CSV`, with the category scheme of
+`ROUTER_SCHEME_CSV` when set. It claims the week first, so
 one worker trains; training runs outside any write transaction.
 """
 
@@ -95,18 +96,20 @@ def retraining_set(confirmed: Sequence[Labelled], csv_path: Path | None) -> Retr
     return RetrainingSet([e for e in examples if e.category not in left_out], left_out, source)
 
 
-def retrain(db: Database, csv_path: Path | None, now: datetime) -> tuple[Trained, RetrainingSet]:
-    """Train from the confirmed petitions (and the CSV), store and activate the model.
-    Raises TooFewExamples, MalformedCsv."""
+def retrain(db: Database, csv_path: Path | None, now: datetime,
+            scheme_csv: Path | None = None) -> tuple[Trained, RetrainingSet]:
+    """Train from the confirmed petitions (and the CSV, and the category scheme), store and
+    activate the model. Raises TooFewExamples, MalformedCsv."""
     with db.read() as session:
         chosen = retraining_set(confirmed_examples(session), csv_path)
-    trained = train(chosen.examples, chosen.source)
+    trained = train(chosen.examples, chosen.source, scheme_csv)
     with db.write() as session:
         store(session, trained, now)
     return trained, chosen
 
 
-def retrain_if_due(db: Database, csv_path: Path | None, now: datetime, min_new: int = MIN_NEW) -> Trained | None:
+def retrain_if_due(db: Database, csv_path: Path | None, now: datetime, min_new: int = MIN_NEW,
+                   scheme_csv: Path | None = None) -> Trained | None:
     """Retrain when `min_new` petitions were confirmed since the active model was trained."""
     with db.read() as session:
         model = active_model(session)
@@ -114,18 +117,19 @@ def retrain_if_due(db: Database, csv_path: Path | None, now: datetime, min_new: 
     if fresh < min_new:
         log.info("router not retrained: %s petitions confirmed since the last model, %s needed", fresh, min_new)
         return None
-    trained, chosen = retrain(db, csv_path, now)
-    log.info("router retrained from %s: macro-F1 %.3f; left out %s", chosen.source, trained.metrics.macro_f1,
+    trained, chosen = retrain(db, csv_path, now, scheme_csv)
+    log.info("router retrained from %s: macro-F1 %.3f; left out %s", trained.source, trained.metrics.macro_f1,
              chosen.left_out or "nothing")
     return trained
 
 
 def run_router_retrain(db: Database, worker_id: str, now: datetime, tz: ZoneInfo, csv_path: Path | None,
-                       min_new: int = MIN_NEW, clock: Callable[[], datetime] = utcnow) -> bool:
+                       min_new: int = MIN_NEW, clock: Callable[[], datetime] = utcnow,
+                       scheme_csv: Path | None = None) -> bool:
     """Once a week across workers: claim the week, then retrain if due; returns whether this call ran."""
     year, week, _ = now.astimezone(tz).isocalendar()
     if not run_once_per_period(db, RETRAIN_JOB_ID, f"{year}-W{week:02d}", lambda session: None,
                                worker_id=worker_id, clock=clock):
         return False
-    retrain_if_due(db, csv_path, now, min_new)
+    retrain_if_due(db, csv_path, now, min_new, scheme_csv)
     return True

@@ -2,7 +2,8 @@
 it, and the active one loaded once per process.
 
 Training data comes from a CSV (title, body, category) and from petitions whose department
-was confirmed at triage (see `confirmed.py`).
+was confirmed at triage (see `retraining.py`); an optional CSV of the category scheme
+(level1, level2, level3) adds the names of each category's subcategories.
 """
 
 from __future__ import annotations
@@ -13,26 +14,34 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .classifier import Labelled, Metrics, Scorer, cross_validate, fit
+from .classifier import Labelled, Metrics, Scheme, Scorer, cross_validate, fit
 from .importer import MalformedCsv
 from .router_models import RouterModel
 
 COLUMNS = ("title", "body", "category")
+SCHEME_COLUMNS = ("level1", "level2", "level3")
 MAX_SOURCE = 255
+
+
+def _reader(lines: Iterable[str], columns: tuple[str, ...], what: str) -> csv.DictReader:
+    """A reader of `lines` that has `columns` (others ignored). Raises MalformedCsv."""
+    reader = csv.DictReader(lines)
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise MalformedCsv(None, None, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+                                       f"({what} has {', '.join(columns)})")
+    return reader
 
 
 def read_labelled(lines: Iterable[str]) -> list[Labelled]:
     """The rows of a labelled CSV (columns title, body, category; others ignored). Raises
     MalformedCsv for a missing column or an empty title or category."""
-    reader = csv.DictReader(lines)
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise MalformedCsv(None, None, f"missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                                       f"(a labelled CSV has {', '.join(COLUMNS)})")
+    reader = _reader(lines, COLUMNS, "a labelled CSV")
     examples = []
     for number, row in enumerate(reader, start=2):
         for column in ("title", "category"):
@@ -40,6 +49,13 @@ def read_labelled(lines: Iterable[str]) -> list[Labelled]:
                 raise MalformedCsv(number, column, "empty")
         examples.append(Labelled(row["title"].strip(), (row["body"] or "").strip(), row["category"].strip()))
     return examples
+
+
+def read_scheme(lines: Iterable[str]) -> Scheme:
+    """The subcategories of a category scheme CSV (columns level1, level2, level3: first, second
+    and third-level names) as (first-level category, "second third"). Raises MalformedCsv."""
+    return [(row["level1"].strip(), f"{row['level2'].strip()} {row['level3'].strip()}".strip())
+            for row in _reader(lines, SCHEME_COLUMNS, "a category scheme CSV") if (row["level1"] or "").strip()]
 
 
 @dataclass(frozen=True)
@@ -53,11 +69,17 @@ class Trained:
     categories: list[str]
 
 
-def train(examples: Sequence[Labelled], source: str) -> Trained:
-    """Cross-validate, then train on all of `examples`. Raises TooFewExamples.
+def train(examples: Sequence[Labelled], source: str, scheme_csv: Path | None = None) -> Trained:
+    """Cross-validate, then train on all of `examples` (and the scheme's names, when given; the
+    source then says so). Raises TooFewExamples, MalformedCsv.
     Takes seconds to minutes: call it outside a write transaction."""
-    metrics = cross_validate(examples)
-    pipeline = fit(examples)
+    scheme: Scheme = ()
+    if scheme_csv is not None:
+        with scheme_csv.open(encoding="utf-8-sig", newline="") as handle:
+            scheme = read_scheme(handle)
+        source = f"{source} + scheme {scheme_csv.name}"
+    metrics = cross_validate(examples, scheme)
+    pipeline = fit(examples, scheme)
     return Trained(pipeline, metrics, source[:MAX_SOURCE], len(examples), sorted({e.category for e in examples}))
 
 

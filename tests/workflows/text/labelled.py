@@ -69,3 +69,14 @@ def as_csv(examples: list[Labelled] = EXAMPLES, columns: tuple[str, ...] = ("tit
     for example in examples:
         writer.writerow([getattr(example, column, "x") for column in columns])  # x: a column not learned from
     return out.getvalue()
+
+# A category scheme in the shape of the 12345 one (level1, level2, level3), written for the
+# tests: its names use words none of the petitions above use.
+SCHEME_CSV = """level1,level2,level3
+城乡建设,城市建设和市政管理,燃气供应
+城乡建设,住房保障,公租房分配
+环境保护,大气污染,秸秆焚烧
+环境保护,辐射污染,基站辐射
+交通运输,公路管理,超限超载
+交通运输,公共交通,公交线路
+"""

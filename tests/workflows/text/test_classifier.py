@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from tests.workflows.text.crafted import DATASETS
-from tests.workflows.text.labelled import EXAMPLES, UNSEEN, as_csv
+from tests.workflows.text.labelled import EXAMPLES, SCHEME_CSV, UNSEEN, as_csv
 from workflows.text.classifier import Scorer, TooFewExamples, cross_validate, fit, score, text_of
 from workflows.text.importer import MalformedCsv
-from workflows.text.router import ActiveClassifier, Trained, read_labelled, store
+from workflows.text.router import ActiveClassifier, Trained, read_labelled, read_scheme, store
 from workflows.text.router_models import RouterModel
 
 LABELLED = DATASETS / "messages_labeled.csv"
@@ -77,6 +77,21 @@ def test_too_few_petitions_of_a_category_are_refused_by_name():
 def test_a_bad_labelled_csv_is_refused_with_what_is_wrong(text, message):
     with pytest.raises(MalformedCsv, match=message):
         read_labelled(io.StringIO(text))
+
+
+def test_the_scheme_teaches_the_names_of_subcategories_no_petition_uses(pipeline):
+    scheme = read_scheme(io.StringIO(SCHEME_CSV))
+    assert scheme[2] == ("环境保护", "大气污染 秸秆焚烧")
+    with_scheme = Scorer(fit(EXAMPLES, scheme))
+    for text, category in (("基站辐射", "环境保护"), ("超限超载", "交通运输"), ("公租房分配", "城乡建设")):
+        ranking = dict(with_scheme.rank(text, "", 3))
+        assert max(ranking, key=ranking.get) == category, ranking
+        assert ranking[category] > dict(Scorer(pipeline).rank(text, "", 3))[category]
+
+
+def test_a_scheme_csv_without_its_columns_is_refused():
+    with pytest.raises(MalformedCsv, match="missing column level3"):
+        read_scheme(io.StringIO("level1,level2\n城乡建设,住房保障\n"))
 
 
 def test_a_labelled_csv_reads_back_with_extra_columns_ignored():
