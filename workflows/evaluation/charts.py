@@ -1,23 +1,22 @@
 """The circular's charts as SVG (text drawn as paths, so they need no font where they are shown).
 
 matplotlib's object API only (a `Figure` per chart, no pyplot state), so charts can be drawn
-from the scheduler's threads.
+from the scheduler's threads. matplotlib is imported when the first chart is drawn: the API's
+workers and the CLI import this module but seldom draw, and the import costs a second.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import matplotlib
+from .fonts import matplotlib_family
+from .kpis import DepartmentKpis
 
-matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
-
-from matplotlib import rc_context  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .fonts import matplotlib_family  # noqa: E402
-from .kpis import DepartmentKpis  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH = 6.3  # inches: the text width of an A4 page with the circular's margins
 INK, ACCENT, MUTED, GRID = "#333333", "#b5161e", "#b9b9b9", "#e4e4e4"
@@ -30,6 +29,18 @@ def _style() -> dict:
             "svg.hashsalt": "minyi", "svg.fonttype": "path"}
 
 
+@contextmanager
+def _figure(height: float) -> Iterator[Figure]:
+    """A page-wide figure drawn in the circular's style."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # never a GUI backend, whatever the environment says
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(_style()):
+        yield Figure(figsize=(WIDTH, height))
+
+
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -39,8 +50,7 @@ def _svg(figure: Figure) -> str:
 def on_time_by_department(departments: Sequence[DepartmentKpis], city: DepartmentKpis) -> str:
     """Horizontal bars of the on-time completion rate, best on top; 样本不足 where too few."""
     rows = sorted(departments, key=lambda d: (d.on_time_completion.value is not None, d.on_time_completion.value or 0))
-    with rc_context(_style()):
-        figure = Figure(figsize=(WIDTH, 0.32 * len(rows) + 0.9))
+    with _figure(0.32 * len(rows) + 0.9) as figure:
         axes = figure.subplots()
         for y, kpis in enumerate(rows):
             rate = kpis.on_time_completion
@@ -64,8 +74,7 @@ def on_time_by_department(departments: Sequence[DepartmentKpis], city: Departmen
 
 def weekly_volume(week_labels: Sequence[str], series: dict[str, list[int]]) -> str:
     """Stacked bars of the petitions received each week, by type."""
-    with rc_context(_style()):
-        figure = Figure(figsize=(WIDTH, 2.05))
+    with _figure(2.05) as figure:
         axes = figure.subplots()
         bottom = [0] * len(week_labels)
         for colour, (label, counts) in zip(TYPE_COLOURS, series.items()):
@@ -83,8 +92,7 @@ def weekly_volume(week_labels: Sequence[str], series: dict[str, list[int]]) -> s
 
 def late_trend(week_labels: Sequence[str], late: Sequence[int]) -> str:
     """A line of the petitions received each week and not completed on time."""
-    with rc_context(_style()):
-        figure = Figure(figsize=(WIDTH, 2.2))
+    with _figure(2.2) as figure:
         axes = figure.subplots()
         axes.plot(range(len(week_labels)), late, color=ACCENT, marker="o", markersize=3.5, linewidth=1.4)
         for x, value in enumerate(late):

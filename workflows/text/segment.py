@@ -1,7 +1,6 @@
 """Chinese word segmentation with jieba, with user-dictionary terms (places, estates) kept whole.
 
-A stand-in with the same API as the text classifier's segmenter (`words`, plus `add_words`
-for user terms), so the two can be reconciled at merge. It keeps its own jieba tokenizer
+Hotspots, near-duplicates and the triage classifier share it. It keeps its own jieba tokenizer
 rather than jieba's global one, and segments without the HMM for unknown words: a third
 faster, and the unknown words that matter here (estates, roads) come from the gazetteer.
 """
@@ -28,3 +27,9 @@ def add_words(terms: Iterable[str]) -> None:
 def words(text: str) -> list[str]:
     """The words of `text`, whitespace dropped."""
     return [w for w in _tokenizer.lcut(text, HMM=False) if not w.isspace()]
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now: it takes a second or more, which a server should spend at
+    start-up rather than in the first citizen's submission."""
+    _tokenizer.initialize()
