@@ -3,8 +3,9 @@
 At intake a petition's signature (`signature`: its places and heaviest matter terms) is
 written to `duplicate_term`, which holds open petitions only. Candidates are the open
 petitions of the last `window_days` sharing at least two of the new petition's terms, and a
-place when both name one: one indexed, grouped SQL query that reads the rows of those terms
-and nothing else. The few best are read and scored precisely (`signature.similarity`); those
+place when both name one: one grouped SQL query over index range scans of those terms, each
+cut at the newest `per_term` postings, so a matter that floods in (a campaign of thousands of
+copies) costs a lookup no more than a quiet one. The few best are read and scored precisely (`signature.similarity`); those
 at or above the threshold are stored in `duplicate_candidate` in both directions, so triage
 lists them without computing anything. A petition's terms are deleted when it closes or is
 merged, so closed petitions are never candidates again.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import Engine, StepReport
@@ -36,6 +37,7 @@ class DuplicateSettings:
     signature_terms: int = 8  # matter terms indexed per petition, besides its places
     min_shared: int = 2  # terms a candidate must share to be scored
     scored: int = 20  # candidates read and scored precisely, best-sharing first
+    per_term: int = 500  # newest postings read per term: bounds a lookup when a matter floods in
 
 
 @dataclass(frozen=True)
@@ -80,20 +82,25 @@ def forget(session: Session, petition_id: int) -> None:
 def find(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> list[Match]:
     """The open petitions near-duplicate of `petition`, best first (its own terms need not be
     indexed yet)."""
-    terms = [t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)]]
+    terms = dict.fromkeys(t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)])
     if not terms:
         return []
+    since = petition.created_at - timedelta(days=settings.window_days)
+    postings = union_all(*(
+        select(select(DuplicateTerm.petition_id, DuplicateTerm.is_place, DuplicateTerm.has_place)
+               .where(DuplicateTerm.term == term, DuplicateTerm.created_at >= since,
+                      DuplicateTerm.petition_id != petition.id)
+               .order_by(DuplicateTerm.created_at.desc()).limit(settings.per_term).subquery())
+        for term in terms)).subquery()
     shared = func.count()
-    query = (select(DuplicateTerm.petition_id)
-             .where(DuplicateTerm.term.in_(terms), DuplicateTerm.petition_id != petition.id,
-                    DuplicateTerm.created_at >= petition.created_at - timedelta(days=settings.window_days))
-             .group_by(DuplicateTerm.petition_id)
+    query = (select(postings.c.petition_id)
+             .group_by(postings.c.petition_id)
              .having(shared >= settings.min_shared)
-             .order_by(shared.desc(), DuplicateTerm.petition_id.desc())
+             .order_by(shared.desc(), postings.c.petition_id.desc())
              .limit(settings.scored))
     if signature.places:  # a candidate naming places must name one of ours
-        places = func.sum(case((DuplicateTerm.is_place, 1), else_=0))
-        query = query.having((places > 0) | (func.max(case((DuplicateTerm.has_place, 1), else_=0)) == 0))
+        places = func.sum(case((postings.c.is_place, 1), else_=0))
+        query = query.having((places > 0) | (func.max(case((postings.c.has_place, 1), else_=0)) == 0))
     ids = list(session.scalars(query))
     if not ids:
         return []
