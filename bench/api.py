@@ -95,7 +95,7 @@ class Client:
     """One keep-alive HTTP connection that times every request."""
 
     def __init__(self, port: int):
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)  # a worker may still be booting
         self.latencies: list[float] = []
         self.errors = 0
         self.conflicts = 0
@@ -127,22 +127,30 @@ def mixed_round(client: Client, tokens: dict[str, str]) -> None:
             return
 
 
+def run_clients(clients: list[Client], tokens: dict[str, str], rounds: int) -> None:
+    threads = [threading.Thread(target=lambda c=c: [mixed_round(c, tokens) for _ in range(rounds)]) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def run_http(url: str, clients: int, rounds: int) -> dict[str, Any]:
     tokens = prepare(url)
     port = free_port()
     server = start_server(url, port)
     try:
         workers = [Client(port) for _ in range(clients)]
-        threads = [threading.Thread(target=lambda c=c: [mixed_round(c, tokens) for _ in range(rounds)]) for c in workers]
+        run_clients(workers, tokens, 1)  # untimed: both workers have booted and warmed up
+        for client in workers:
+            client.latencies.clear()
+            client.errors = client.conflicts = 0
         started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_clients(workers, tokens, rounds)
         elapsed = time.perf_counter() - started
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(60)  # graceful: workers finish what they are doing
     latencies = sorted(lat for c in workers for lat in c.latencies)
     cuts = quantiles(latencies, n=100)
     return {"requests": len(latencies), "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
@@ -238,7 +246,7 @@ def run_queries(url: str, tokens: dict[str, str], samples: int) -> dict[str, Any
             timings[name] = client.latencies
     finally:
         server.terminate()
-        server.wait(10)
+        server.wait(60)  # graceful: workers finish what they are doing
     return {name: round(quantiles(values, n=20)[18] * 1000, 2) for name, values in timings.items()} | {"errors": client.errors}
 
 
