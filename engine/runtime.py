@@ -116,7 +116,7 @@ class Engine:
         step = Step("start", data=data)
         workflow = self._new_workflow(session, instance, data)
         try:
-            outcome = run_step(self.serializer, workflow, projections.take_snapshot(workflow), step)
+            outcome = run_step(self.serializer, workflow, projections.take_snapshot(workflow), step, now)
         except Exception as exc:  # stored as it was before the failing step, for `retry`
             instance.state = self.serializer.encode(self._new_workflow(session, instance, data))
             instance.status = InstanceStatus.ERROR
@@ -296,7 +296,7 @@ class Engine:
         """Run a step on a loaded, locked instance and persist it; a failing run goes to `on_failure`."""
         workflow, before = loaded
         try:
-            outcome = run_step(self.serializer, workflow, before, step)
+            outcome = run_step(self.serializer, workflow, before, step, now)
         except TaskNotOpen:  # the caller's mistake, not the process's
             raise
         except Exception as exc:  # scripts and SpiffWorkflow may raise anything

@@ -19,6 +19,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from . import effects, projections
+from .spiff_clock import step_time
 from .effects import Effect
 from .errors import TaskNotOpen
 from .models import InstanceStatus, ProcessInstance
@@ -81,9 +82,13 @@ class RetryPolicy:
         return self.base_delay * (self.factor ** (attempt - 1))
 
 
-def run_step(serializer: StateSerializer, workflow: BpmnWorkflow, before: projections.Snapshot, step: Step) -> Outcome:
-    """Everything a step computes, before anything is written. May raise anything."""
-    with effects.collecting() as emitted:
+def run_step(
+    serializer: StateSerializer, workflow: BpmnWorkflow, before: projections.Snapshot, step: Step, now: datetime
+) -> Outcome:
+    """Everything a step at `now` computes, before anything is written. May raise anything.
+
+    Timers are judged by `now`, the engine's clock, not by the wall clock."""
+    with effects.collecting() as emitted, step_time(now):
         apply_step(workflow, step)
         workflow.do_engine_steps(will_complete_task=_before_task(step.patch))
         after = projections.take_snapshot(workflow)

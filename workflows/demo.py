@@ -2,11 +2,13 @@
 
 The petitions are written here (fictional places, common municipal matters), submitted over
 the past weeks on a simulated clock and driven through the real processes by the same calls
-staff and citizens use. Petitions whose deadlines passed on the way were escalated for real.
+staff and citizens use, like a real city's: most on time, a minority late, a few escalated.
+Timers fire on the simulated clock as they fall due, so escalations are dated when they happened.
 """
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import Database, HumanTask
+from engine import Database, HumanTask, fire_due_timers
 from engine.models import PENDING_TASK_STATUSES
 
 from .calendar import seed_from_library
@@ -88,13 +90,70 @@ def seed_reference_data(db: Database, now: datetime) -> None:
 
 def seed_demo(db: Database, now: datetime, count: int = 300, seed: int = 2026, timezone: str = "Asia/Shanghai",
               pseudonym_key: bytes | None = None) -> Counter:
-    """Submit `count` petitions over the past 30 days and drive each to a random stage."""
+    """Submit `count` petitions over the past 30 days and play staff and citizens until `now`.
+
+    Every move of every petition is played in time order on one simulated clock, and the
+    timers due by each move fire first, as the scheduler would have fired them: escalations
+    and deemed sign-fors happen when their deadlines pass, never earlier.
+    """
     seed_reference_data(db, now)
     rng = random.Random(seed)
     clock = SimulatedClock(now - timedelta(days=30))
     domain = create_domain(db, timezone=timezone, clock=clock, pseudonym_key=pseudonym_key)
+    moves: list[tuple[datetime, int, Petitioner]] = []
     for index in range(count):
-        clock.now = now - timedelta(days=30) + timedelta(days=30) * index / count
+        received_at = now - timedelta(days=30) + timedelta(days=30) * index / count
+        heapq.heappush(moves, (received_at, index, Petitioner(index, rng.random())))
+    while moves:
+        at, order, petitioner = heapq.heappop(moves)
+        clock.now = at
+        fire_due_timers(db, domain.engine, at, owner="demo")
+        next_at = petitioner.move(domain, rng, at)
+        if next_at is not None and next_at < now:
+            heapq.heappush(moves, (next_at, order, petitioner))
+    clock.now = now
+    fire_due_timers(db, domain.engine, now, owner="demo")
+    with db.read() as session:
+        return Counter(p.status.value for p in session.scalars(select(Petition)))
+
+
+@dataclass
+class Petitioner:
+    """One petition's life in the demo: its citizen, and the staff who handle it.
+
+    `luck` decides how it goes: most petitions are signed for and answered well within their
+    deadlines, some late, a few left lying until the supervision ladder reaches them.
+    """
+
+    index: int
+    luck: float
+    petition_id: int | None = None
+    department: str | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.luck < 0.12
+
+    @property
+    def abandoned(self) -> bool:
+        return self.luck < 0.03
+
+    def move(self, domain: Domain, rng: random.Random, at: datetime) -> datetime | None:
+        """Make this petition's next move at `at`; when its next move is due, or None when it has none."""
+        if self.petition_id is None:
+            self._submit(domain, rng)
+        else:
+            task = self._pending_task(domain)
+            if task is None or task.task_spec not in ANSWERS:
+                return None
+            with domain.db.write() as session:
+                domain.petitions.complete_task(session, task.id, ANSWERS[task.task_spec](rng, self.department), "demo")
+        task = self._pending_task(domain)
+        if task is None or task.task_spec not in ANSWERS or (self.abandoned and task.task_spec == "handle"):
+            return None
+        return at + self._time_to_answer(rng, task, at)
+
+    def _submit(self, domain: Domain, rng: random.Random) -> None:
         category = rng.choice(list(CATEGORIES))
         title, body = rng.choice(MATTERS[category])
         place = rng.choice(PLACES)
@@ -103,48 +162,49 @@ def seed_demo(db: Database, now: datetime, count: int = 300, seed: int = 2026, t
             type=rng.choice(TYPES), title=title, body=body.format(place=place), location=place, category=category,
             urgency="critical" if emergency else rng.choice(["normal"] * 8 + ["urgent"]),
             emergency_hint=rng.choice(["110", "119", "120"]) if emergency else "none",
-            contact_name=f"市民{index:03d}", contact_phone=f"1380000{index:04d}", channel=rng.choice(["web", "phone", "mail"]),
+            contact_name=f"市民{self.index:03d}", contact_phone=f"1380000{self.index:04d}",
+            channel=rng.choice(["web", "phone", "mail"]),
         )
-        with db.write() as session:
-            petition_id = domain.petitions.submit(session, submission).petition.id
-        _drive(domain, clock, rng, petition_id, HANDLED_BY.get(title, CATEGORIES[category]), age=now - clock.now)
-    with db.read() as session:
-        return Counter(p.status.value for p in session.scalars(select(Petition)))
+        with domain.db.write() as session:
+            self.petition_id = domain.petitions.submit(session, submission).petition.id
+        self.department = HANDLED_BY.get(title, CATEGORIES[category])
 
-
-def _drive(domain: Domain, clock: SimulatedClock, rng: random.Random, petition_id: int, department: str, age: timedelta) -> None:
-    """Play staff and citizen for one petition, choosing at random how far it gets."""
-    steps = rng.randint(0, 7) if age > timedelta(days=2) else rng.randint(0, 2)
-    answers: dict[str, Callable[[], dict[str, Any]]] = {
-        "triage_petition": lambda: {"decision": "reject", "reject_reason": "duplicate"} if rng.random() < 0.08
-        else {"decision": "dispatch", "department": department},
-        "sign_for": lambda: {"sign_decision": "return", "return_reason": "不属于本单位职责"} if rng.random() < 0.05
-        else {"sign_decision": "sign"},
-        "handle": lambda: rng.choice([
-            {"action": "transfer", "transfer_to": rng.choice([c for c in DEPARTMENTS if c != department])},
-            {"action": "cohandle", "assisting": rng.sample([c for c in DEPARTMENTS if c != department], 2)},
-            {"action": "reply", "reply": "经核查，已责成相关单位整改，并将持续跟踪。"},
-            {"action": "reply", "reply": "您反映的问题已处理完毕，感谢您的监督。"},
-            {"action": "request_info", "info_request": "请补充具体地址和现场照片。"},
-            {"action": "extend", "extension_days": 3, "extension_reason": "需多部门现场核查"},
-        ]),
-        "review_reply": lambda: {"approved": rng.random() < 0.85, "review_comment": "请补充处理时限"},
-        "rate_reply": lambda: {"rating": rng.choice([5, 5, 4, 4, 3, 2, 1]), "solved": rng.random() < 0.8},
-        "approve_extension": lambda: {"extension_approved": True, "granted_days": 3},
-        "provide_info": lambda: {"information": "已补充照片，地址为小区东门。"},
-        "assist": lambda: {"contribution": "已配合处理。"},
-        "issue_order": lambda: {"instructions": "请于三个工作日内办结并报告。"},
-        "review_dissatisfaction": lambda: {"conclusion": "已充分答复，予以办结。"},
-    }
-    for _ in range(steps):
-        clock.now += timedelta(hours=rng.randint(1, 20))
+    def _pending_task(self, domain: Domain) -> HumanTask | None:
         with domain.db.read() as session:
-            instance_id = session.get(Petition, petition_id).instance_id
-            task = session.scalars(
+            instance_id = session.get(Petition, self.petition_id).instance_id
+            return session.scalars(
                 select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(PENDING_TASK_STATUSES))
                 .order_by(HumanTask.created_at)
             ).first()
-        if task is None or task.task_spec not in answers:
-            return
-        with domain.db.write() as session:
-            domain.petitions.complete_task(session, task.id, answers[task.task_spec](), "demo")
+
+    def _time_to_answer(self, rng: random.Random, task: HumanTask, at: datetime) -> timedelta:
+        """Sign-for and handling: early within the deadline, or past it for a late petition; any
+        other task within a day."""
+        if task.task_spec not in ("sign_for", "handle") or task.due_at is None or task.due_at <= at:
+            return timedelta(hours=rng.uniform(1, 24))
+        if self.late:
+            return task.due_at - at + timedelta(days=rng.uniform(0.5, 4))
+        return (task.due_at - at) * rng.uniform(0.05, 0.6)
+
+
+ANSWERS: dict[str, Callable[[random.Random, str], dict[str, Any]]] = {
+    "triage_petition": lambda rng, department: {"decision": "reject", "reject_reason": "duplicate"}
+    if rng.random() < 0.06 else {"decision": "dispatch", "department": department},
+    "sign_for": lambda rng, department: {"sign_decision": "return", "return_reason": "不属于本单位职责"}
+    if rng.random() < 0.04 else {"sign_decision": "sign"},
+    "handle": lambda rng, department: rng.choices([
+        {"action": "reply", "reply": "经核查，已责成相关单位整改，并将持续跟踪。"},
+        {"action": "reply", "reply": "您反映的问题已处理完毕，感谢您的监督。"},
+        {"action": "transfer", "transfer_to": rng.choice([c for c in DEPARTMENTS if c != department])},
+        {"action": "cohandle", "assisting": rng.sample([c for c in DEPARTMENTS if c != department], 2)},
+        {"action": "request_info", "info_request": "请补充具体地址和现场照片。"},
+        {"action": "extend", "extension_days": 3, "extension_reason": "需多部门现场核查"},
+    ], weights=[40, 40, 5, 4, 5, 6])[0],
+    "review_reply": lambda rng, department: {"approved": rng.random() < 0.9, "review_comment": "请补充处理时限"},
+    "rate_reply": lambda rng, department: {"rating": rng.choice([5, 5, 5, 4, 4, 4, 3, 2]), "solved": rng.random() < 0.85},
+    "approve_extension": lambda rng, department: {"extension_approved": True, "granted_days": 3},
+    "provide_info": lambda rng, department: {"information": "已补充照片，地址为小区东门。"},
+    "assist": lambda rng, department: {"contribution": "已配合处理。"},
+    "issue_order": lambda rng, department: {"instructions": "请于三个工作日内办结并报告。"},
+    "review_dissatisfaction": lambda rng, department: {"conclusion": "已充分答复，予以办结。"},
+}

@@ -137,6 +137,26 @@ def test_timers_fire_at_their_due_time_within_one_sweep_and_never_before(deploy,
     assert timer_rows(db) == []
 
 
+def test_timers_follow_the_engines_clock_not_the_wall_clock(deploy, db, scripts, pending):
+    """An engine on a clock of its own (`minyi demo` replays the past) starts duration timers
+    from that clock and fires them only when that clock passes them, not on the wall clock."""
+    now = [real_now() - timedelta(days=30)]
+    engine = Engine(Definitions(), scripts, clock=lambda: now[0])
+    sweeper = Sweeper(db, engine, "past-sweeper", clock=lambda: now[0])
+    deploy("timers.bpmn")
+    start = now[0]
+    with db.write() as session:
+        instance = engine.start(session, "timer_escalation", {"department": "D1"}, "alice")
+    due = {t.task_spec: t for t in timer_rows(db)}
+    assert (due["reminder"].due_at, due["deadline"].due_at) == (start + timedelta(hours=1), start + timedelta(days=1))
+    assert fired_counts(db) == Counter()
+
+    now[0] = start + timedelta(hours=1, seconds=1)
+    assert sweeper.sweep() == 1
+    assert fired_counts(db) == Counter({(instance.id, due["reminder"].task_id): 1})
+    assert "work" in pending(instance.id)
+
+
 def test_catch_up_after_downtime_fires_everything_in_due_order(deploy, step, engine, db, sweeper):
     deploy("four_tasks.bpmn")
     with time_machine.travel(T0, tick=False) as clock:

@@ -5,7 +5,7 @@ seeder, panel scores, then the quarterly job at the start of the next quarter (m
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,8 @@ from tests.conftest import empty_database
 from workflows import jobs
 from workflows.demo import seed_demo
 from workflows.domain import create_domain
+from workflows.models import Escalation
+from workflows.evaluation.kpis import DepartmentKpis, department_table
 from workflows.evaluation.panel import Scores, submit_scores
 from workflows.evaluation.periods import HalfYear
 from workflows.evaluation.tables import QuarterlyReport
@@ -38,6 +40,8 @@ class Circular:
     pdf: bytes
     ran: list[bool]  # the job's answers: ran, then already claimed
     job_run: JobRun
+    city: DepartmentKpis  # the quarter's city-wide KPIs as seeded
+    escalations: list[Escalation]
 
 
 def make_circular(db: Database) -> Circular:
@@ -47,6 +51,9 @@ def make_circular(db: Database) -> Circular:
     with db.write() as session:
         create_domain(db).engine.definitions.deploy(session, files, actor="test")
     seed_demo(db, SEEDED_AT, count=60, seed=7)
+    with db.read() as session:
+        city = department_table(session, date(2026, 7, 1), date(2026, 9, 30), now=SEEDED_AT).city
+        escalations = list(session.scalars(select(Escalation)))
     with db.write() as session:
         panel = [create_staff(session, name, Role.EVALUATOR, None, SEEDED_AT).staff for name in ("专家甲", "代表乙")]
         for evaluator, scores in zip(panel, (Scores(26, 24, 33, "答复较规范"), Scores(22, 27, 36))):
@@ -60,4 +67,4 @@ def make_circular(db: Database) -> Circular:
         report = session.scalars(select(QuarterlyReport).where(QuarterlyReport.quarter == "2026Q3")).one()
         html, pdf = report.html, report.pdf
         job_run = session.scalars(select(JobRun)).one()
-    return Circular(report, html, pdf, ran, job_run)
+    return Circular(report, html, pdf, ran, job_run, city, escalations)

@@ -44,3 +44,15 @@ def test_the_html_is_one_self_contained_file(circular):
     assert "http://" not in html and "https://" not in html and "file:" not in html
     for section in SECTIONS:
         assert section in html
+
+
+def test_the_demo_quarter_looks_like_a_real_citys(circular):
+    """Most petitions signed for and completed on time, a few escalated, and no rung of the
+    ladder dated before the deadline it is about (the warning alone comes before it)."""
+    city = circular.city
+    assert city.on_time_sign.numerator >= 0.8 * city.on_time_sign.denominator > 0
+    assert city.on_time_completion.numerator >= 0.8 * city.on_time_completion.denominator > 0
+    assert city.urges + city.supervision_orders + city.public_notices < 0.2 * city.petitions
+    late = [(e.level, e.created_at, e.deadline) for e in circular.escalations
+            if e.level != "warning" and e.created_at <= e.deadline]
+    assert late == []
