@@ -116,6 +116,7 @@ class Escalation(Base):
     __table_args__ = (
         UniqueConstraint("petition_id", "level", "deadline", name="uq_escalation_petition_level_deadline"),
         Index("ix_escalation_state", "acknowledged_at", "level", "department_code"),
+        Index("ix_escalation_level_created", "level", "created_at"),  # the circular's notices of a quarter
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
