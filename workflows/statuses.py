@@ -38,24 +38,27 @@ class PublicStatus(str, enum.Enum):
 
 S = PetitionStatus
 
-# Every open status may also go to MERGED (workflows.merge: before triage by a dispatcher,
-# later only by a supervisor or an administrator).
-TRANSITIONS: dict[PetitionStatus, frozenset[PetitionStatus]] = {
-    S.RECEIVED: frozenset({S.TRIAGE, S.DIVERTED, S.MERGED}),
-    S.TRIAGE: frozenset({S.REJECTED, S.SIGNING, S.HANDLING, S.MERGED}),  # HANDLING: a return overruled
-    S.SIGNING: frozenset({S.HANDLING, S.RETURNED, S.MERGED}),
-    S.RETURNED: frozenset({S.TRIAGE, S.MERGED}),
-    S.HANDLING: frozenset({S.SIGNING, S.REVIEWING, S.AWAITING_INFO, S.EXTENSION_REQUESTED, S.MERGED}),  # SIGNING: transfer
-    S.AWAITING_INFO: frozenset({S.HANDLING, S.CLOSED, S.MERGED}),  # CLOSED: no answer within the window
-    S.EXTENSION_REQUESTED: frozenset({S.HANDLING, S.MERGED}),
-    S.REVIEWING: frozenset({S.HANDLING, S.REPLIED, S.MERGED}),
-    S.REPLIED: frozenset({S.CLOSED, S.HANDLING, S.ESCALATED, S.MERGED}),  # HANDLING: reopened (重办)
-    S.ESCALATED: frozenset({S.CLOSED, S.MERGED}),
+# The process's own moves. FINAL_STATUSES are those with none.
+_PROCESS_MOVES: dict[PetitionStatus, frozenset[PetitionStatus]] = {
+    S.RECEIVED: frozenset({S.TRIAGE, S.DIVERTED}),
+    S.TRIAGE: frozenset({S.REJECTED, S.SIGNING, S.HANDLING}),  # HANDLING: a return overruled
+    S.SIGNING: frozenset({S.HANDLING, S.RETURNED}),
+    S.RETURNED: frozenset({S.TRIAGE}),
+    S.HANDLING: frozenset({S.SIGNING, S.REVIEWING, S.AWAITING_INFO, S.EXTENSION_REQUESTED}),  # SIGNING: transfer
+    S.AWAITING_INFO: frozenset({S.HANDLING, S.CLOSED}),  # CLOSED: no answer within the window
+    S.EXTENSION_REQUESTED: frozenset({S.HANDLING}),
+    S.REVIEWING: frozenset({S.HANDLING, S.REPLIED}),
+    S.REPLIED: frozenset({S.CLOSED, S.HANDLING, S.ESCALATED}),  # HANDLING: reopened (重办)
+    S.ESCALATED: frozenset({S.CLOSED}),
     S.REJECTED: frozenset(),
     S.DIVERTED: frozenset(),
     S.CLOSED: frozenset(),
     S.MERGED: frozenset(),
 }
+# Besides, every open status may go to MERGED (workflows.merge: before triage by a dispatcher,
+# later only by a supervisor or an administrator).
+TRANSITIONS: dict[PetitionStatus, frozenset[PetitionStatus]] = {
+    status: targets | {S.MERGED} if targets else targets for status, targets in _PROCESS_MOVES.items()}
 
 PUBLIC_STATUS: dict[PetitionStatus, PublicStatus] = {
     S.RECEIVED: PublicStatus.RECEIVED,
