@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import case, delete, func, insert, select, union_all
+from sqlalchemy import Select, bindparam, case, delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import Engine, StepReport
@@ -82,31 +83,41 @@ def forget(session: Session, petition_id: int) -> None:
 def find(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> list[Match]:
     """The open petitions near-duplicate of `petition`, best first (its own terms need not be
     indexed yet)."""
-    terms = dict.fromkeys(t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)])
+    terms = list(dict.fromkeys(t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)]))
     if not terms:
         return []
-    since = petition.created_at - timedelta(days=settings.window_days)
+    query = candidates_query(len(terms), bool(signature.places), settings)
+    ids = list(session.scalars(query, {
+        "since": petition.created_at - timedelta(days=settings.window_days), "petition_id": petition.id,
+        **{f"term_{i}": term for i, term in enumerate(terms)}}))
+    if not ids:
+        return []
+    rows = session.execute(select(Petition.id, Petition.title, Petition.body, Petition.location).where(Petition.id.in_(ids)))
+    matches = [Match(row.id, similarity(signature, signature_of(row.title, row.body, row.location))) for row in rows]
+    return sorted((m for m in matches if m.score >= settings.threshold), key=lambda m: (-m.score, m.petition_id))
+
+
+@lru_cache(maxsize=64)
+def candidates_query(term_count: int, names_places: bool, settings: DuplicateSettings) -> Select:
+    """The candidates sharing terms `term_0` .. with petition `petition_id` since `since`: built
+    once per shape, since building a union of subqueries costs more than running it."""
+    since, petition_id = bindparam("since", type_=DuplicateTerm.created_at.type), bindparam("petition_id")
     postings = union_all(*(
         select(select(DuplicateTerm.petition_id, DuplicateTerm.is_place, DuplicateTerm.has_place)
-               .where(DuplicateTerm.term == term, DuplicateTerm.created_at >= since,
-                      DuplicateTerm.petition_id != petition.id)
+               .where(DuplicateTerm.term == bindparam(f"term_{i}"), DuplicateTerm.created_at >= since,
+                      DuplicateTerm.petition_id != petition_id)
                .order_by(DuplicateTerm.created_at.desc()).limit(settings.per_term).subquery())
-        for term in terms)).subquery()
+        for i in range(term_count))).subquery()
     shared = func.count()
     query = (select(postings.c.petition_id)
              .group_by(postings.c.petition_id)
              .having(shared >= settings.min_shared)
              .order_by(shared.desc(), postings.c.petition_id.desc())
              .limit(settings.scored))
-    if signature.places:  # a candidate naming places must name one of ours
+    if names_places:  # a candidate naming places must name one of ours
         places = func.sum(case((postings.c.is_place, 1), else_=0))
         query = query.having((places > 0) | (func.max(case((postings.c.has_place, 1), else_=0)) == 0))
-    ids = list(session.scalars(query))
-    if not ids:
-        return []
-    rows = session.execute(select(Petition.id, Petition.title, Petition.body, Petition.location).where(Petition.id.in_(ids)))
-    matches = [Match(row.id, similarity(signature, signature_of(row.title, row.body, row.location))) for row in rows]
-    return sorted((m for m in matches if m.score >= settings.threshold), key=lambda m: (-m.score, m.petition_id))
+    return query
 
 
 def record(session: Session, petition_id: int, matches: list[Match], now: datetime) -> None:
