@@ -116,8 +116,8 @@ class Merging:
     def follow(self, session: Session, report: StepReport) -> None:
         """Engine step listener: after a status change of a petition, its duplicates show its
         public status and reply, and their citizens hear of a reply or closure."""
-        if not any(e.name == "status" for e in report.effects):
-            return
+        if report.action == "start" or not any(e.name == "status" for e in report.effects):
+            return  # (nothing is merged into a petition that is only starting)
         original = petition_of_step(session, report)
         if original is None:
             return

@@ -83,10 +83,14 @@ def petition_of_step(session: Session, report: StepReport) -> Petition | None:
     key = report.instance.business_key
     if key is None:
         return None
-    known: dict[str, Petition | None] = session.info.setdefault("petition_of_step", {})
+    known = _petitions_of_steps(session)
     if key not in known:
         known[key] = session.scalars(select(Petition).where(Petition.tracking_no == key)).first()
     return known[key]
+
+
+def _petitions_of_steps(session: Session) -> dict[str, Petition | None]:
+    return session.info.setdefault("petition_of_step", {})
 
 
 class Petitions:
@@ -120,6 +124,7 @@ class Petitions:
         )
         session.add(petition)
         session.flush()
+        _petitions_of_steps(session)[petition.tracking_no] = petition  # the listeners of its first step need not look
         start_data = {
             "petition_id": petition.id,
             "tracking_no": petition.tracking_no,
@@ -230,7 +235,7 @@ class Petitions:
         recipient = effect.values["recipient"]
         if recipient == "citizen":
             channel, address = "citizen", citizen_address(petition)
-        elif session.get(Department, recipient) is not None:
+        elif recipient == petition.department_code or session.get(Department, recipient) is not None:
             channel, address = "department", recipient
         else:
             channel, address = "role", recipient

@@ -125,7 +125,7 @@ def record_change(session: Session, petition: Petition, target: S, task_spec: st
     the new status) to its facts, in the caller's transaction."""
     change = Change(petition.id, calendar.local_day(petition.created_at), petition.department_code, petition.status,
                     target, task_spec, at, petition.sign_due_at, petition.due_at)
-    current = latest(session, petition.id)
+    current = None if petition.status is S.RECEIVED else latest(session, petition.id)  # its first change: no facts yet
     added = advance(current, change, calendar)
     if added is not None:
         session.add(KpiAssignment(**added.values()))

@@ -61,8 +61,8 @@ class TriageSuggestions:
         if report.instance.business_key is None or not any(t["form"] == TRIAGE_FORM for t in report.created_tasks):
             return
         petition = petition_of_step(session, report)
-        if petition is None or session.get(TriageSuggestion, petition.id) is not None:
-            return
+        if petition is None or (report.action != "start" and session.get(TriageSuggestion, petition.id) is not None):
+            return  # (a petition starting has none yet; one back at triage keeps its first)
         try:
             active = self.classifier.get(session)
             if active is None:
