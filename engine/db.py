@@ -3,7 +3,8 @@
 The engine never commits on its own: callers frame one transaction per step with
 `Database.write()` (or `read()` for queries) and pass the session down. On SQLite a write
 transaction starts with `BEGIN IMMEDIATE`, so concurrent steps queue on the database lock
-instead of failing late with "database is locked" at commit time.
+instead of failing late with "database is locked" at commit time, and takes its turn in the
+`WriterQueue` first, so the lock passes to the next writer as soon as it is free.
 """
 
 from __future__ import annotations
@@ -11,13 +12,15 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from .writer_queue import writer_queue_for
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -104,6 +107,7 @@ class Database:
         write_bind = engine.execution_options(sqlite_begin_immediate=True) if self.is_sqlite else engine
         self._read_sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(write_bind, expire_on_commit=False)
+        self._writers = writer_queue_for(engine.url.database) if self.is_sqlite else None
 
     @classmethod
     def from_url(cls, url: str, **kwargs) -> "Database":
@@ -112,7 +116,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One read-write transaction: commit on success, roll back on any exception."""
-        with self._write_sessions() as session, session.begin():
+        with self._writers.turn() if self._writers else nullcontext(), self._write_sessions() as session, session.begin():
             yield session
 
     @contextmanager
