@@ -98,6 +98,18 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+KEPT_PER_UNIT = 1000  # a long batch job loading many rows keeps no more than these
+
+
+def _keep_loaded(session: Session, instance: object) -> None:
+    """Hold the rows a unit of work loads for as long as it lasts. The identity map holds its
+    objects weakly, so a row looked up by primary key twice in one request (the task's instance
+    by the claim, then by the response) was read from the database twice."""
+    kept = session.info.setdefault("loaded", [])
+    if len(kept) < KEPT_PER_UNIT:
+        kept.append(instance)
+
+
 class Database:
     """Owns the SQLAlchemy engine and hands out sessions framed as one transaction each."""
 
@@ -107,6 +119,8 @@ class Database:
         write_bind = engine.execution_options(sqlite_begin_immediate=True) if self.is_sqlite else engine
         self._read_sessions = sessionmaker(engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(write_bind, expire_on_commit=False)
+        for sessions in (self._read_sessions, self._write_sessions):
+            event.listen(sessions, "loaded_as_persistent", _keep_loaded)
         self._writers = writer_queue_for(engine.url.database) if self.is_sqlite else None
 
     @classmethod
