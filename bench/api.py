@@ -5,7 +5,9 @@ oldest open triage task, complete it (dispatch to a department). Figures: reques
 p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim).
 
 Baseline, in the same process: the same four operations called directly on the petition
-domain (no HTTP, no serialization), one client, which shows what the web layer costs.
+domain (no HTTP, no serialization), one client, which shows what the web layer costs. Then
+the CPU time each operation costs through the whole Flask app in this process (no sockets):
+the budget a worker spends per request, which bounds requests/s on 2 cores.
 
 Second part (PostgreSQL): the inbox and the staff petition list against a bulk-loaded table
 of petitions and open tasks (1,000,000 / 200,000 in the full run): p95 latency.
@@ -75,9 +77,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def server_env(url: str) -> dict[str, str]:
+    return {"MINYI_DATABASE_URL": url, "MINYI_SCHEDULER_ENABLED": "false",
+            "MINYI_SUBMISSION_RATE_LIMIT": "100000 per minute", "MINYI_SECRET_KEY": "bench"}
+
+
 def start_server(url: str, port: int) -> subprocess.Popen:
-    env = {**os.environ, "MINYI_DATABASE_URL": url, "MINYI_SCHEDULER_ENABLED": "false",
-           "MINYI_SUBMISSION_RATE_LIMIT": "100000 per minute", "MINYI_SECRET_KEY": "bench"}
+    env = {**os.environ, **server_env(url)}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "wsgi:app"], cwd=ROOT, env=env)
@@ -197,6 +203,39 @@ def run_direct(url: str, rounds: int) -> dict[str, Any]:
             "p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
 
 
+def run_cpu(url: str, rounds: int) -> dict[str, float]:
+    """CPU milliseconds per request of each operation, through the whole Flask app in this
+    process (routing, authentication, schemas, domain, database driver): what each request
+    costs a worker, whatever else the machine is doing."""
+    tokens = prepare(url)
+    os.environ.update(server_env(url))
+    from api import create_app
+
+    client = create_app().test_client()
+    dispatcher = {"Authorization": f"Bearer {tokens['dispatcher']}"}
+    spent = {"submit": 0.0, "inbox": 0.0, "claim": 0.0, "complete": 0.0}
+
+    def timed(name: str, call):
+        started = time.process_time()
+        response = call()
+        spent[name] += time.process_time() - started
+        if response.status_code >= 400:
+            raise RuntimeError(f"{name}: {response.status_code} {response.get_data(as_text=True)[:200]}")
+        return response
+
+    for round_no in range(rounds + 5):
+        if round_no == 5:  # the first rounds load the processes, the calendar and the models
+            spent = dict.fromkeys(spent, 0.0)
+        timed("submit", lambda: client.post("/api/v1/petitions", json=PETITION))
+        inbox = timed("inbox", lambda: client.get("/api/v1/tasks?lane=dispatcher&status=open&page_size=5", headers=dispatcher))
+        task = inbox.get_json()["items"][0]["id"]
+        timed("claim", lambda: client.post(f"/api/v1/tasks/{task}/claim", headers=dispatcher))
+        timed("complete", lambda: client.post(f"/api/v1/tasks/{task}/complete", headers=dispatcher,
+                                              json={"decision": "dispatch", "department": "D01"}))
+    per_request = {name: round(total / rounds * 1000, 2) for name, total in spent.items()}
+    return per_request | {"mean": round(sum(per_request.values()) / len(per_request), 2)}
+
+
 def bulk_load(url: str, petitions: int, open_tasks: int) -> None:
     """Petitions and open tasks straight into PostgreSQL with generate_series (no engine)."""
     sa = create_db_engine(url)
@@ -260,6 +299,7 @@ def main() -> None:
     figures: dict[str, Any] = {"clients": clients, "rounds_per_client": rounds}
     with tempfile.TemporaryDirectory() as directory:
         figures["direct_sqlite"] = run_direct(f"sqlite:///{directory}/direct.sqlite3", rounds)
+        figures["cpu_ms_per_request"] = run_cpu(f"sqlite:///{directory}/cpu.sqlite3", rounds)
         figures["http_sqlite"] = run_http(f"sqlite:///{directory}/http.sqlite3", clients, rounds)
     try:
         create_db_engine(make_url(args.postgres).set(database="postgres"), isolation_level="AUTOCOMMIT").connect().close()
@@ -284,6 +324,9 @@ def main() -> None:
         if key in figures:
             f = figures[key]
             print(f"{key:22s} {f['requests']:9d} {f['rps']:8.1f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f.get('errors', 0):7d}")
+    cpu = figures["cpu_ms_per_request"]
+    print("server CPU per request (whole Flask app in process, SQLite), ms: "
+          + ", ".join(f"{name} {value}" for name, value in cpu.items()))
     if "queries_postgresql" in figures:
         q = figures["queries_postgresql"]
         print(f"queries with {q['petitions']:,} petitions and {q['open_tasks']:,} open tasks (PostgreSQL), p95 ms: "
