@@ -14,7 +14,7 @@ from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
 
 from .calendar import CalendarCache
 from .merge import Merging
-from .petitions import Petitions
+from .petitions import Petitions, Submission
 from .scripts import register_script_functions
 from .text.duplicates import DuplicateDetection, DuplicateSettings
 from .text.router import ActiveClassifier
@@ -31,6 +31,13 @@ class Domain:
     merging: Merging
     duplicates: DuplicateDetection
     suggestions: TriageSuggestions
+
+    def read_ahead(self, submission: Submission) -> None:
+        """Do the text analysis of a submission before its write transaction (segmentation,
+        classification: milliseconds of CPU), so that on SQLite the other writers do not wait
+        for it; the step listeners inside the transaction find the results ready."""
+        self.duplicates.read_ahead(submission.title, submission.body, submission.location)
+        self.suggestions.read_ahead(submission.title, submission.body)
 
 
 def create_domain(

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
@@ -40,6 +41,7 @@ SEPARATOR = "｜"
 MIN_PER_CATEGORY = 5  # stratified 5-fold cross-validation needs one per fold
 FOLDS = 5
 CALIBRATION_FOLDS = 3
+RANKINGS_KEPT = 256  # Scorer.rank
 Scheme = Sequence[tuple[str, str]]  # (first-level category, "second third" names) per subcategory
 
 
@@ -126,6 +128,7 @@ class Scorer:
                 raise ValueError("a calibration fold lacked a category")
             self.members.append((member.estimator.coef_.T, member.estimator.intercept_,
                                  np.array([c.a_ for c in member.calibrators]), np.array([c.b_ for c in member.calibrators])))
+        self._ranked = lru_cache(maxsize=RANKINGS_KEPT)(self._rank)
 
     def probabilities(self, text: str) -> np.ndarray:
         row = sparse.hstack([vectorizer.transform([text]) for vectorizer in self.vectorizers]).tocsr()
@@ -139,10 +142,16 @@ class Scorer:
         return total / len(self.members)
 
     def rank(self, title: str, body: str, top: int) -> list[tuple[str, float]]:
-        """The `top` most likely categories with their probabilities, most likely first."""
+        """The `top` most likely categories with their probabilities, most likely first.
+
+        The last few rankings are remembered: intake ranks a petition before its write
+        transaction, and the step listener that stores the suggestion asks again inside it."""
+        return list(self._ranked(title, body, top))
+
+    def _rank(self, title: str, body: str, top: int) -> tuple[tuple[str, float], ...]:
         probabilities = self.probabilities(text_of(title, body))
         order = np.argsort(-probabilities, kind="stable")[:top]
-        return [(self.categories[i], round(float(probabilities[i]), 4)) for i in order]
+        return tuple((self.categories[i], round(float(probabilities[i]), 4)) for i in order)
 
 
 @dataclass(frozen=True)

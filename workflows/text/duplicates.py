@@ -158,6 +158,12 @@ class DuplicateDetection:
         self.settings = settings
         engine.add_step_listener(self.on_step)
 
+    @staticmethod
+    def read_ahead(title: str, body: str, location: str | None) -> None:
+        """Segment a petition's text before its write transaction: `signature_of` remembers the
+        signature that `detect`, inside it, will ask for."""
+        signature_of(title, body, location)
+
     def on_step(self, session: Session, report: StepReport) -> None:
         if report.action == "start" and "petition_id" in report.data:
             petition = session.get(Petition, report.data["petition_id"])

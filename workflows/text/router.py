@@ -117,3 +117,8 @@ class ActiveClassifier:
                 blob = session.scalar(select(RouterModel.pipeline).where(RouterModel.version == version))
                 self._loaded = (version, Scorer(pickle.loads(blob)))  # our own bytes: see router_models
             return self._loaded
+
+    def loaded(self) -> Scorer | None:
+        """The scorer loaded last, without asking the database which version is active (it may
+        have changed since: for work that is only ever a head start)."""
+        return self._loaded[1] if self._loaded else None

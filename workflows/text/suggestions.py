@@ -11,6 +11,7 @@ Without a trained model nothing is stored and nothing is shown.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -74,6 +75,14 @@ class TriageSuggestions:
             return
         session.add(TriageSuggestion(petition_id=petition.id, model_version=version,
                                      ranking=[list(pair) for pair in ranking], created_at=report.at))
+
+    def read_ahead(self, title: str, body: str) -> None:
+        """Rank a petition's text before its write transaction, so that `on_step`, inside it,
+        finds the ranking ready (Scorer.rank remembers it) instead of holding up other writers."""
+        scorer = self.classifier.loaded()
+        if scorer is not None:
+            with suppress(Exception):  # on_step tries again, and logs a failure
+                scorer.rank(title, body, ALTERNATIVES + 1)
 
     def for_task(self, session: Session, task: HumanTask, petition: Petition | None) -> Suggestion | None:
         """The suggestion shown with a task: a triage task's petition's, None for other tasks."""

@@ -39,6 +39,15 @@ def test_the_scorer_gives_the_pipelines_own_probabilities(pipeline):
     assert np.allclose(pipeline.predict_proba(texts), [scorer.probabilities(t) for t in texts], atol=1e-12)
 
 
+def test_a_remembered_ranking_is_the_same_and_cannot_be_changed_by_its_reader(pipeline):
+    scorer = Scorer(pipeline)
+    title, body, _ = UNSEEN[0]
+    first = scorer.rank(title, body, 3)
+    first.append(("tampered", 1.0))
+    assert scorer.rank(title, body, 3) == first[:3]
+    assert scorer.rank(title, body, 2) == first[:2]
+
+
 def test_a_pipeline_of_two_categories_scores_alike():
     two = [e for e in EXAMPLES if e.category != "交通运输"]
     pipeline = fit(two)
