@@ -89,7 +89,14 @@ class WriterQueue:
 
 
 def writer_queue_for(database_path: str | None) -> WriterQueue | None:
-    """A queue for an SQLite database file; None for an in-memory one or where flock is missing."""
+    """A queue for an SQLite database file; None for an in-memory one, where flock is missing
+    or where the lock file cannot be made."""
     if fcntl is None or not database_path or database_path == ":memory:":
         return None
-    return WriterQueue(os.path.abspath(database_path))
+    queue = WriterQueue(os.path.abspath(database_path))
+    try:
+        os.close(os.open(queue.lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError as exc:  # a read-only folder, say: writing still works, unqueued
+        log.warning("no writer queue for %s: %s", database_path, exc)
+        return None
+    return queue

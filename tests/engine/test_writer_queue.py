@@ -90,5 +90,7 @@ def test_every_write_of_concurrent_writers_lands(tmp_path):
     db.dispose()
 
 
-def test_no_queue_without_a_database_file():
+def test_no_queue_without_a_database_file_or_where_its_lock_file_cannot_be_made(tmp_path):
     assert writer_queue_for(None) is None and writer_queue_for(":memory:") is None
+    assert writer_queue_for(str(tmp_path / "missing-folder" / "minyi.sqlite3")) is None
+    assert writer_queue_for(str(tmp_path / "minyi.sqlite3")) is not None
