@@ -8,8 +8,8 @@ Building that statement costs more CPU than running it, so each shape of inbox (
 filters are set) is built once with bound parameters for the caller and the filter values,
 and reused.
 
-The total is counted up to `INBOX_COUNT_LIMIT`: an exact count would read a department's whole
-queue (tens of thousands of index entries) on every page, the largest cost of a page.
+The total is counted up to `COUNT_LIMIT`: an exact count would read a department's whole queue
+(tens of thousands of index entries) on every page, the largest cost of a page.
 """
 
 from __future__ import annotations
@@ -26,12 +26,8 @@ from engine import HumanTask, TaskStatus
 from engine.models import IS_PENDING_TASK, PENDING_TASK_STATUSES
 
 from .access import inbox_parts
-from .queries import Page, TaskEntry, with_petition
+from .queries import COUNT_LIMIT, Page, TaskEntry, with_petition
 from .staff import Role
-
-# Past this many pending tasks the inbox says "more than 1,000": enough to know the queue is
-# long, and counting it stays a short index range however long the queue grows.
-INBOX_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ def _statements(role: Role, lane: bool, status: TaskStatus | None, mine: bool, d
 
 
 def inbox_page(session: Session, staff: Any, f: InboxFilter, now: datetime, page: int, page_size: int,
-               count_limit: int = INBOX_COUNT_LIMIT) -> Page[TaskEntry]:
+               count_limit: int = COUNT_LIMIT) -> Page[TaskEntry]:
     """One page of the pending tasks `staff` may see that match `f`, each with its petition,
     and their total: exact up to `count_limit`, past it `count_limit` with `total_exact` false."""
     query, count = _statements(staff.role, f.lane is not None, f.status, f.mine, f.department is not None,
