@@ -241,7 +241,7 @@ def run_queries(url: str, tokens: dict[str, str], samples: int) -> dict[str, Any
     server = start_server(url, port)
     try:
         client = Client(port)
-        for _, path, token in queries * 10:  # both workers boot and see every query
+        for _, path, token in queries * 10:  # untimed: workers boot and build each query's statements
             client.call("GET", path, token=token)
         client.errors = 0
         timings: dict[str, list[float]] = {}
