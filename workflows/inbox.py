@@ -7,6 +7,9 @@ the same whether a lane holds twenty tasks or twenty thousand.
 Building that statement costs more CPU than running it, so each shape of inbox (role, which
 filters are set) is built once with bound parameters for the caller and the filter values,
 and reused.
+
+The total is counted up to `COUNT_LIMIT`: an exact count would read a department's whole queue
+(tens of thousands of index entries) on every page, the largest cost of a page.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from engine import HumanTask, TaskStatus
 from engine.models import IS_PENDING_TASK, PENDING_TASK_STATUSES
 
 from .access import inbox_parts
-from .queries import Page, TaskEntry, with_petition
+from .queries import COUNT_LIMIT, Page, TaskEntry, with_petition
 from .staff import Role
 
 
@@ -76,11 +79,12 @@ def _conditions(caller: _Caller, status: TaskStatus | None, mine: bool, departme
 
 @lru_cache(maxsize=512)
 def _statements(role: Role, lane: bool, status: TaskStatus | None, mine: bool, department: bool, process: bool,
-                overdue: bool | None) -> tuple[Select, list[Select]]:
-    """The page query and one count per part, for one shape of inbox.
+                overdue: bool | None) -> tuple[Select, Select]:
+    """The page query and the bounded count, for one shape of inbox.
 
     Each part contributes its first `depth` (= page × page size) tasks; the page is cut from
     their merge, built from plain columns and joined back to the tasks and their petitions.
+    The count adds up each part's first `count_bound` tasks (the parts are disjoint).
     """
     caller = _Caller(role)
     shared = _conditions(caller, status, mine, department, process, overdue)
@@ -91,16 +95,20 @@ def _statements(role: Role, lane: bool, status: TaskStatus | None, mine: bool, d
     page_ids = (select(merged).order_by(*_order(merged.c)).limit(bindparam("page_size")).offset(bindparam("skip"))
                 .subquery())
     page = with_petition(select(HumanTask).join(page_ids, page_ids.c.id == HumanTask.id)).order_by(*_order(page_ids.c))
-    return page, [select(func.count()).select_from(HumanTask).where(part) for part in parts]
+    counted = [select(HumanTask.id).where(part).limit(bindparam("count_bound")).subquery() for part in parts]
+    everything = union_all(*(select(part) for part in counted)).subquery() if len(counted) > 1 else counted[0]
+    return page, select(func.count()).select_from(everything)
 
 
-def inbox_page(session: Session, staff: Any, f: InboxFilter, now: datetime, page: int, page_size: int) -> Page[TaskEntry]:
+def inbox_page(session: Session, staff: Any, f: InboxFilter, now: datetime, page: int, page_size: int,
+               count_limit: int = COUNT_LIMIT) -> Page[TaskEntry]:
     """One page of the pending tasks `staff` may see that match `f`, each with its petition,
-    and their total (the parts are disjoint: the sum of their counts)."""
-    query, counts = _statements(staff.role, f.lane is not None, f.status, f.mine, f.department is not None,
-                                f.process is not None, f.overdue)
+    and their total: exact up to `count_limit`, past it `count_limit` with `total_exact` false."""
+    query, count = _statements(staff.role, f.lane is not None, f.status, f.mine, f.department is not None,
+                               f.process is not None, f.overdue)
     params = {"staff_name": staff.name, "staff_department": staff.department_code, "lane": f.lane,
-              "department": f.department, "process": f.process, "now": now,
+              "department": f.department, "process": f.process, "now": now, "count_bound": count_limit + 1,
               "depth": page * page_size, "page_size": page_size, "skip": (page - 1) * page_size}
-    total = sum(session.scalar(count, params) or 0 for count in counts)
-    return Page([TaskEntry.from_row(row) for row in session.execute(query, params)], total, page, page_size)
+    total = session.scalar(count, params) or 0
+    entries = [TaskEntry.from_row(row) for row in session.execute(query, params)]
+    return Page(entries, min(total, count_limit), page, page_size, total_exact=total <= count_limit)

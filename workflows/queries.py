@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine import HumanTask, InstanceEvent, UnknownTask
@@ -24,9 +25,10 @@ from .staff import Staff
 from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
 
 T = TypeVar("T")
-# The staff petition list counts its matches up to this many: past it, "more than 10,000"
-# is all a reader needs, and an exact count would read every row of a million-petition table.
-PETITION_COUNT_LIMIT = 10_000
+# Staff lists (petitions, the task inbox) count their matches up to this many: past it, "more
+# than 1,000" is all a reader paging twenty at a time needs, and an exact count would read every
+# matching row (a department's queue, a million petitions) on every page.
+COUNT_LIMIT = 1_000
 # Statuses in which a petition still waits for its department: only these can be overdue.
 UNANSWERED = tuple(s for s, public in PUBLIC_STATUS.items() if public in (PublicStatus.RECEIVED, PublicStatus.IN_PROGRESS))
 
@@ -125,14 +127,26 @@ def mask_email(email: str | None) -> str | None:
     return f"{local[:1]}***@{domain}"
 
 
+def _reads_through(cls: type) -> type:
+    """Give `cls` a read-only property for every petition column it does not define itself.
+
+    Properties rather than `__getattr__`: a listing is dumped field by field, and a fallback
+    lookup on every field (and on marshmallow's `__getitem__` probe) cost more than the query.
+    """
+    for key in inspect(Petition).columns.keys():
+        if not hasattr(cls, key):
+            setattr(cls, key, property(attrgetter(f"_petition.{key}")))
+    return cls
+
+
+@_reads_through
 class MaskedPetition:
-    """A petition as it is listed: every field as stored, except masked contact details."""
+    """A petition as it is listed: every column as stored, except masked contact details."""
+
+    __slots__ = ("_petition",)
 
     def __init__(self, petition: Petition):
         self._petition = petition
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._petition, name)
 
     @property
     def contact_name(self) -> str | None:
@@ -148,9 +162,9 @@ class MaskedPetition:
 
 
 def petitions_page(session: Session, f: PetitionFilter, now: datetime, page: int, page_size: int) -> Page[MaskedPetition]:
-    """One page of the petition list, contacts masked; counted up to `PETITION_COUNT_LIMIT`."""
+    """One page of the petition list, contacts masked; counted up to `COUNT_LIMIT`."""
     return page_of(session, petitions_query(f, now), page, page_size, lambda row: MaskedPetition(row[0]),
-                   count_limit=PETITION_COUNT_LIMIT)
+                   count_limit=COUNT_LIMIT)
 
 
 def events_query(instance_id: int | None) -> Select:

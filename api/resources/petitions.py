@@ -75,7 +75,10 @@ class Petitions(MethodView):
     @blp.arguments(PetitionArgs, location="query")
     @blp.response(200, PetitionPageSchema)
     def get(self, args: dict):
-        """Petitions, newest first, contacts masked (a handler: their department's only)."""
+        """Petitions, newest first, contacts masked (a handler: their department's only).
+
+        The total is exact up to 1,000; past that it is 1,000 with `total_exact` false.
+        """
         scope = department_scope()
         filters = PetitionFilter(
             status=args.get("status"), public_status=args.get("public_status"), type=args.get("type"),

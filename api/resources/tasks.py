@@ -77,7 +77,10 @@ class Inbox(MethodView):
     @blp.arguments(TaskArgs, location="query")
     @blp.response(200, TaskPageSchema)
     def get(self, args: dict):
-        """Pending tasks I may work on, overdue first, then by due time (then oldest first)."""
+        """Pending tasks I may work on, overdue first, then by due time (then oldest first).
+
+        The total is exact up to 1,000; past that it is 1,000 with `total_exact` false.
+        """
         filters = InboxFilter(mine=args["mine"], lane=args.get("lane"), department=args.get("department"),
                               status=args.get("status"), overdue=args.get("overdue"), process=args.get("process"))
         with services().db.read() as session:

@@ -172,6 +172,16 @@ def test_the_record_shows_contacts_to_those_who_work_on_it(client, desk, who, un
     assert (record["contact_phone"], record["contact_name"]) == expected
 
 
+def test_a_masked_record_differs_from_the_full_one_only_in_contacts(client, desk):
+    citizen = desk.submit()
+    desk.dispatch(citizen, sign=False)
+    petition_id = desk.petition(citizen.tracking_no)["id"]
+    full, masked = (client.get(f"/api/v1/petitions/{petition_id}", headers=desk.headers(who)).get_json()
+                    for who in ("dispatcher", "evaluator"))
+    assert full.keys() == masked.keys()
+    assert {key for key in full if full[key] != masked[key]} == {"contact_name", "contact_phone", "contact_email"}
+
+
 @pytest.fixture
 def four(desk):
     """Four petitions: A dispatched to D01, B (urgent consultation) to D02, C rejected, D in triage."""

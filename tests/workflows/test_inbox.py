@@ -105,3 +105,15 @@ def test_paging_the_inbox_gives_exactly_the_visible_tasks_in_order(db, staff_and
             page += 1
     assert got == want
     assert want, "every case has tasks to show"  # the fixture is rich enough to tell orders apart
+
+
+@pytest.mark.parametrize("who", ["handler", "dispatcher", "admin"])
+def test_the_total_is_counted_up_to_the_limit(db, staff_and_tasks, who):
+    """Exact up to the limit (across the parts: own lane and assigned), "more than" past it."""
+    staff = staff_and_tasks[who]
+    with db.read() as session:
+        visible = len(expected(session, staff, None))
+        pages = [inbox_page(session, staff, InboxFilter(), utcnow(), 1, 2, count_limit=limit)
+                 for limit in (visible, visible - 1)]
+    assert [(page.total, page.total_exact) for page in pages] == [(visible, True), (visible - 1, False)]
+    assert pages[0].items == pages[1].items
