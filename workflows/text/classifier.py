@@ -8,8 +8,10 @@ The text is the title twice (it names the matter) and the first `BODY_CHARS` cha
 body: the start says what and where, the rest is mostly detail and courtesy, and a bounded
 text keeps a prediction within a few milliseconds. An optional category scheme (first, second
 and third-level names of the 12345 scheme, read by `router.read_scheme`) adds one short
-document per subcategory of each trained category; with a few hundred labelled petitions this
-lifts macro-F1 by about ten points (bench/text.py).
+document per subcategory of each trained category, and per category a count of the scheme's
+words a petition contains, in its whole text and in its title (`SchemeMatches`); with a few
+hundred labelled petitions the documents lift macro-F1 by about ten points, the counts by
+five more (bench/text.py, docs/triage-suggestion.md).
 
 Words come from the project's segmenter (`segment.py`); place names the hotspot discovery adds
 to it in the same process stay whole afterwards, which shifts a few word features of a
