@@ -10,7 +10,8 @@ import pytest
 
 from tests.workflows.text.crafted import DATASETS
 from tests.workflows.text.labelled import EXAMPLES, SCHEME_CSV, UNSEEN, as_csv
-from workflows.text.classifier import Scorer, TooFewExamples, cross_validate, fit, score, text_of
+from workflows.text.classifier import (MATCH_WEIGHT, SchemeMatches, Scorer, TooFewExamples, cross_validate, fit,
+                                       score, text_of)
 from workflows.text.importer import MalformedCsv
 from workflows.text.router import ActiveClassifier, Trained, read_labelled, read_scheme, store
 from workflows.text.router_models import RouterModel
@@ -24,6 +25,11 @@ def pipeline():
     return fit(EXAMPLES)
 
 
+@pytest.fixture(scope="module")
+def with_scheme():
+    return fit(EXAMPLES, read_scheme(io.StringIO(SCHEME_CSV)))
+
+
 def test_a_trained_pipeline_puts_unseen_petitions_in_their_category(pipeline):
     scorer = Scorer(pipeline)
     for title, body, category in UNSEEN:
@@ -33,8 +39,10 @@ def test_a_trained_pipeline_puts_unseen_petitions_in_their_category(pipeline):
         assert sum(p for _, p in ranking) == pytest.approx(1, abs=1e-3)
 
 
-def test_the_scorer_gives_the_pipelines_own_probabilities(pipeline):
-    texts = [text_of(title, body) for title, body, _ in UNSEEN] + [text_of("路灯不亮", "")]
+@pytest.mark.parametrize("trained", ["pipeline", "with_scheme"])
+def test_the_scorer_gives_the_pipelines_own_probabilities(trained, request):
+    pipeline = request.getfixturevalue(trained)
+    texts = [text_of(title, body) for title, body, _ in UNSEEN] + [text_of("路灯不亮", ""), text_of("公交线路", "秸秆焚烧")]
     scorer = Scorer(pipeline)
     assert np.allclose(pipeline.predict_proba(texts), [scorer.probabilities(t) for t in texts], atol=1e-12)
 
@@ -88,14 +96,22 @@ def test_a_bad_labelled_csv_is_refused_with_what_is_wrong(text, message):
         read_labelled(io.StringIO(text))
 
 
-def test_the_scheme_teaches_the_names_of_subcategories_no_petition_uses(pipeline):
-    scheme = read_scheme(io.StringIO(SCHEME_CSV))
-    assert scheme[2] == ("环境保护", "大气污染 秸秆焚烧")
-    with_scheme = Scorer(fit(EXAMPLES, scheme))
+def test_the_scheme_teaches_the_names_of_subcategories_no_petition_uses(pipeline, with_scheme):
+    assert read_scheme(io.StringIO(SCHEME_CSV))[2] == ("环境保护", "大气污染 秸秆焚烧")
     for text, category in (("基站辐射", "环境保护"), ("超限超载", "交通运输"), ("公租房分配", "城乡建设")):
-        ranking = dict(with_scheme.rank(text, "", 3))
+        ranking = dict(Scorer(with_scheme).rank(text, "", 3))
         assert max(ranking, key=ranking.get) == category, ranking
         assert ranking[category] > dict(Scorer(pipeline).rank(text, "", 3))[category]
+
+
+def test_scheme_matches_count_the_scheme_words_a_text_shares_with_each_category():
+    scheme = [*read_scheme(io.StringIO(SCHEME_CSV)), ("城乡建设", "公路 养护"), ("政法", "公交线路")]
+    matches = SchemeMatches(scheme, ["城乡建设", "环境保护", "交通运输"]).fit([])
+    row = matches.transform([text_of("公交线路取消", "秸秆焚烧的烟飘到公路上")]).toarray()[0] / MATCH_WEIGHT
+    # columns 交通运输, 城乡建设, 环境保护: 公路 is a word of two of them, 政法 is not learned
+    whole = np.log1p([1 + 0.5, 0.5, 2])
+    assert row[:3] == pytest.approx(whole / np.linalg.norm(whole))
+    assert row[3:] == pytest.approx([1, 0, 0])  # the title's only scheme word is 公交线路
 
 
 def test_a_scheme_csv_without_its_columns_is_refused():
