@@ -5,9 +5,10 @@ Threaded workers: while one request waits (SQLite's single writer, a PostgreSQL 
 trip), the worker serves another. Connections are not kept alive: a kept-alive connection stays
 with the worker that accepted it, so a few busy clients (or a proxy's pooled connections) load
 one worker, whose threads share one core, while the other idles. Measured with bench/api.py's
-mixed workload (2 workers, 8 clients, three runs each on a quiet machine), against
-single-threaded sync workers: 140 against 126 requests/s on SQLite and 130 against 92 on
-PostgreSQL; with keep-alive, the threaded workers fell back to 122 and 92.
+mixed workload (2 workers, 8 clients, on a quiet machine), against single-threaded sync
+workers: on PostgreSQL 130 against 92 requests/s (three runs each); on SQLite, whose writes
+queue for one writer anyway, the two stay within the runs' noise (about 125-165 either way).
+With keep-alive, the threaded workers fell back to 92 on PostgreSQL.
 """
 
 import os
