@@ -2,7 +2,8 @@
 category routes to, how confident it is, and the runners-up.
 
 It is computed once, when the petition's first triage task is created (an engine step
-listener, in the step's transaction), and stored beside the petition; reading it applies the
+listener, in the step's transaction: the API ranks the text before that transaction begins, so
+the listener finds the ranking ready), and stored beside the petition; reading it applies the
 confidence threshold and the routing rules as they are then. Below the threshold there is no
 suggestion, but the best categories still show as alternatives: a hint, not a verdict.
 Without a trained model nothing is stored and nothing is shown.
