@@ -153,9 +153,9 @@ def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]
         for client in workers:
             client.latencies.clear()
             client.errors = client.conflicts = 0
-        started = time.perf_counter()
+        started, client_cpu = time.perf_counter(), time.process_time()
         run_clients(workers, tokens, rounds)
-        elapsed = time.perf_counter() - started
+        elapsed, client_cpu = time.perf_counter() - started, time.process_time() - client_cpu
     finally:
         server.terminate()
         server.wait(60)  # graceful: workers finish what they are doing
@@ -163,7 +163,8 @@ def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]
     cuts = quantiles(latencies, n=100)
     return {"requests": len(latencies), "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
             "p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2),
-            "errors": sum(c.errors for c in workers), "lost_claims": sum(c.conflicts for c in workers)}
+            "errors": sum(c.errors for c in workers), "lost_claims": sum(c.conflicts for c in workers),
+            "client_cores": round(client_cpu / elapsed, 2)}  # of the 2 cores, what the clients themselves used
 
 
 def run_direct(url: str, rounds: int) -> dict[str, Any]:
@@ -336,11 +337,12 @@ def main() -> None:
                                          **run_queries(args.postgres, tokens, 50 if args.quick else 200)}
     print(f"mixed workload (submit, inbox, claim, complete), {clients} clients x {rounds} rounds, "
           "gunicorn -w 2 (gthread, 4 threads: gunicorn.conf.py; baseline: single-threaded sync workers)")
-    print(f"{'':22s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s}")
+    print(f"{'':24s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'client cores':>13s}")
     for key in ("direct_sqlite", "http_sqlite_sync_workers", "http_sqlite", "http_postgresql"):
         if key in figures:
             f = figures[key]
-            print(f"{key:22s} {f['requests']:9d} {f['rps']:8.1f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f.get('errors', 0):7d}")
+            print(f"{key:24s} {f['requests']:9d} {f['rps']:8.1f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f.get('errors', 0):7d}"
+                  + (f" {f['client_cores']:13.2f}" if "client_cores" in f else ""))
     cpu = figures["cpu_ms_per_request"]
     print("server CPU per request (whole Flask app in process, SQLite), ms: "
           + ", ".join(f"{name} {value}" for name, value in cpu.items()))
