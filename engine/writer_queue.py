@@ -95,7 +95,7 @@ def writer_queue_for(database_path: str | None) -> WriterQueue | None:
         return None
     queue = WriterQueue(os.path.abspath(database_path))
     try:
-        os.close(os.open(queue.lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+        queue._file()  # made now, so a folder where it cannot be is found before the first write
     except OSError as exc:  # a read-only folder, say: writing still works, unqueued
         log.warning("no writer queue for %s: %s", database_path, exc)
         return None
