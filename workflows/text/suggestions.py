@@ -22,6 +22,7 @@ from engine import HumanTask, StepReport
 
 from ..models import Petition, RoutingRule
 from ..petitions import petition_of_step
+from .classifier import Scorer
 from .router import ActiveClassifier
 from .router_models import TriageSuggestion
 
@@ -60,7 +61,7 @@ class TriageSuggestions:
         A failure is logged and the petition goes on without a suggestion: the citizen's
         submission must not depend on the classifier.
         """
-        if report.instance.business_key is None or not any(t["form"] == TRIAGE_FORM for t in report.created_tasks):
+        if not any(t["form"] == TRIAGE_FORM for t in report.created_tasks):
             return
         petition = petition_of_step(session, report)
         if petition is None or (report.action != "start" and session.get(TriageSuggestion, petition.id) is not None):
@@ -70,7 +71,7 @@ class TriageSuggestions:
             if active is None:
                 return
             version, scorer = active
-            ranking = scorer.rank(petition.title, petition.body, ALTERNATIVES + 1)
+            ranking = _ranking(scorer, petition.title, petition.body)
         except Exception:  # noqa: BLE001  (advisory: see the docstring)
             log.exception("no triage suggestion for petition %s", petition.id)
             return
@@ -83,7 +84,7 @@ class TriageSuggestions:
         scorer = self.classifier.loaded()
         if scorer is not None:
             with suppress(Exception):  # on_step tries again, and logs a failure
-                scorer.rank(title, body, ALTERNATIVES + 1)
+                _ranking(scorer, title, body)
 
     def for_task(self, session: Session, task: HumanTask, petition: Petition | None) -> Suggestion | None:
         """The suggestion shown with a task: a triage task's petition's, None for other tasks."""
@@ -102,3 +103,9 @@ class TriageSuggestions:
         confident = bool(candidates) and candidates[0].confidence >= self.threshold
         return Suggestion(stored.model_version, self.threshold, candidates[0] if confident else None,
                           candidates[1:] if confident else candidates[:ALTERNATIVES])
+
+
+def _ranking(scorer: Scorer, title: str, body: str) -> list[tuple[str, float]]:
+    """The ranking a suggestion stores; one call for `read_ahead` and `on_step`, so that the
+    scorer's memory of it is found."""
+    return scorer.rank(title, body, ALTERNATIVES + 1)
