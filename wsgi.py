@@ -1,9 +1,7 @@
 """WSGI entry point: `gunicorn wsgi:app`."""
 
 from api import create_app
-from api.heap import settle_after_start
-from workflows.text.segment import warm_up
+from api.serving import prepare_to_serve
 
 app = create_app()
-warm_up()  # each worker loads the segmentation dictionary before it takes requests
-settle_after_start()
+prepare_to_serve()  # each worker, before it takes requests

@@ -27,10 +27,9 @@ from workflows.demo import seed_demo
 from workflows.errors import PetitionError
 from workflows.models import Petition
 from workflows.staff import Role, create_staff
-from workflows.text.segment import warm_up
 
 from . import evaluation_cli, report_cli, router_cli, text_cli
-from .heap import settle_after_start
+from .serving import prepare_to_serve
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
@@ -164,8 +163,7 @@ def serve(host: str, port: int) -> None:
 
     app = current_app._get_current_object()
     configure_logging()
-    warm_up()
-    settle_after_start()
+    prepare_to_serve()
     embedded = start_embedded_scheduler(app) if app.config["SCHEDULER_ENABLED"] else None
     signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: the server returns, the scheduler stops
     try:

@@ -1,4 +1,5 @@
-"""Garbage-collector settings for a serving process, applied once it has started.
+"""Getting a serving process ready: what every request needs loaded, then the garbage
+collector settled around it (in that order: what is frozen must be loaded first).
 
 A full collection walks every live object the collector tracks, and every request in flight
 waits for it: in a worker holding the app, the processes' specs, the segmenter and a cache of
@@ -13,7 +14,15 @@ from __future__ import annotations
 
 import gc
 
+from workflows.text.segment import warm_up
+
 YOUNGEST_GENERATION = 10_000  # objects allocated before a collection; Python's default is 700
+
+
+def prepare_to_serve() -> None:
+    """For `wsgi.py` (each gunicorn worker) and `minyi serve`, before the first request."""
+    warm_up()  # the segmentation dictionary: a second or more, not the first citizen's
+    settle_after_start()
 
 
 def settle_after_start() -> None:

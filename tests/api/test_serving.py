@@ -1,11 +1,11 @@
-"""A serving process settles its garbage collector once started (see api/heap.py)."""
+"""A serving process settles its garbage collector once started (see api/serving.py)."""
 
 import subprocess
 import sys
 
 PROBE = """
 import gc
-from api.heap import YOUNGEST_GENERATION, settle_after_start
+from api.serving import YOUNGEST_GENERATION, settle_after_start
 before = gc.get_threshold()
 settle_after_start()
 print(gc.get_freeze_count() > 0, gc.get_threshold() == (YOUNGEST_GENERATION, *before[1:]), before[0] != YOUNGEST_GENERATION)
