@@ -1,8 +1,9 @@
 """Benchmark: the HTTP API under a mixed workload, served by gunicorn (2 workers) on loopback.
 
-The server runs as shipped (gunicorn.conf.py: threaded workers, 4 threads each); on SQLite it
-runs once more with single-threaded sync workers, the baseline of that choice. Each client repeats: submit a petition (citizen), read the dispatcher's inbox, claim the
-oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
+The server runs as shipped (gunicorn.conf.py: threaded workers, 4 threads each, no
+keep-alive); on SQLite it runs once more with single-threaded sync workers, the baseline of
+that choice. Each client repeats: submit a petition (citizen), read the dispatcher's inbox,
+claim the oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
 p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim).
 
 Baseline, in the same process: the same four operations called directly on the petition
@@ -50,6 +51,8 @@ from workflows.staff import Role, create_staff  # noqa: E402
 
 DEFAULT_POSTGRES = os.environ.get("MINYI_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/minyi_bench")
 PETITION = {"type": "complaint", "title": "路灯不亮", "body": "某某路路灯连续一周不亮，夜间出行不安全。", "contact_phone": "13800000000"}
+INBOX = "/tasks?lane=dispatcher&status=open&page_size=5"  # the dispatcher's open triage tasks, oldest first
+DISPATCH = {"decision": "dispatch", "department": "D01"}  # the triage form that completes one
 
 
 def prepare(url: str) -> dict[str, str]:
@@ -126,11 +129,11 @@ class Client:
 
 def mixed_round(client: Client, tokens: dict[str, str]) -> None:
     client.call("POST", "/petitions", PETITION)
-    status, inbox = client.call("GET", "/tasks?lane=dispatcher&status=open&page_size=5", token=tokens["dispatcher"])
+    status, inbox = client.call("GET", INBOX, token=tokens["dispatcher"])
     for item in (inbox or {}).get("items", []):
         status, _ = client.call("POST", f"/tasks/{item['id']}/claim", token=tokens["dispatcher"])
         if status == 200:
-            client.call("POST", f"/tasks/{item['id']}/complete", {"decision": "dispatch", "department": "D01"},
+            client.call("POST", f"/tasks/{item['id']}/complete", DISPATCH,
                         token=tokens["dispatcher"])
             return
 
@@ -197,7 +200,7 @@ def run_direct(url: str, rounds: int) -> dict[str, Any]:
         timed(submit)
         task = timed(inbox)[0]
         timed(lambda: act(lambda s: domain.engine.claim(s, task.id, "dispatcher")))
-        timed(lambda: act(lambda s: domain.petitions.complete_task(s, task.id, {"decision": "dispatch", "department": "D01"}, "dispatcher")))
+        timed(lambda: act(lambda s: domain.petitions.complete_task(s, task.id, DISPATCH, "dispatcher")))
 
     for _ in range(3):  # untimed: the processes, the calendar, the segmenter's dictionary load
         one_round()
@@ -236,11 +239,11 @@ def run_cpu(url: str, rounds: int) -> dict[str, float]:
         if round_no == 5:  # the first rounds load the processes, the calendar and the models
             spent = dict.fromkeys(spent, 0.0)
         timed("submit", lambda: client.post("/api/v1/petitions", json=PETITION))
-        inbox = timed("inbox", lambda: client.get("/api/v1/tasks?lane=dispatcher&status=open&page_size=5", headers=dispatcher))
+        inbox = timed("inbox", lambda: client.get("/api/v1" + INBOX, headers=dispatcher))
         task = inbox.get_json()["items"][0]["id"]
         timed("claim", lambda: client.post(f"/api/v1/tasks/{task}/claim", headers=dispatcher))
         timed("complete", lambda: client.post(f"/api/v1/tasks/{task}/complete", headers=dispatcher,
-                                              json={"decision": "dispatch", "department": "D01"}))
+                                              json=DISPATCH))
     per_request = {name: round(total / rounds * 1000, 2) for name, total in spent.items()}
     return per_request | {"mean": round(sum(per_request.values()) / len(per_request), 2)}
 
