@@ -27,7 +27,7 @@ from engine.store import lock_instance
 
 from .errors import InvalidForm, PetitionError, UnknownPetition
 from .models import Petition
-from .petitions import citizen_address, petition_of_step
+from .petitions import citizen_address, may_be_followed, now_followed, petition_of_step
 from .statuses import FINAL_STATUSES, PetitionStatus, PublicStatus, check_transition
 from .text.duplicates import forget
 from .tracking import published_reply
@@ -80,6 +80,7 @@ class Merging:
         _copy_outcome(original, duplicate)
         session.execute(update(Petition).where(Petition.merged_into_id == duplicate.id)
                         .values(merged_into_id=original.id).execution_options(synchronize_session=False))
+        now_followed(session, original.id)
         forget(session, duplicate.id)
         enqueue(session, "citizen", citizen_address(duplicate), *MERGED_NOTICE,
                 {"tracking_no": duplicate.tracking_no, "petition_id": duplicate.id}, now=now)
@@ -119,7 +120,7 @@ class Merging:
         if report.action == "start" or not any(e.name == "status" for e in report.effects):
             return  # (nothing is merged into a petition that is only starting)
         original = petition_of_step(session, report)
-        if original is None:
+        if original is None or not may_be_followed(session, original):
             return
         for duplicate in session.scalars(select(Petition).where(Petition.merged_into_id == original.id)):
             before = duplicate.public_status

@@ -13,10 +13,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from engine import Engine, HumanTask, ProcessInstance, StepReport, UnknownTask, audit
 from engine.effects import Effect
@@ -25,6 +26,7 @@ from engine.outbox import enqueue
 from .calendar import BusinessCalendar
 from .errors import InvalidForm, UnknownPetition
 from .evaluation import facts
+from .evaluation.models import KpiAssignment
 from .forms import DEPARTMENT_FIELDS, validate_form
 from .models import Department, Escalation, Petition, RoutingRule
 from .scripts import iso, parse_time
@@ -79,18 +81,52 @@ class Submitted:
 
 def petition_of_step(session: Session, report: StepReport) -> Petition | None:
     """The petition whose process took the step (None for a process without one). Several step
-    listeners ask; the lookup by tracking number is made once per transaction."""
+    listeners ask; the lookup by tracking number is made once per transaction, and brings along
+    in the same query what the listeners of a status change would each look up next: the
+    petition's latest assignment facts and whether any duplicate follows it."""
     key = report.instance.business_key
     if key is None:
         return None
     known = _petitions_of_steps(session)
     if key not in known:
-        known[key] = session.scalars(select(Petition).where(Petition.tracking_no == key)).first()
+        row = session.execute(_step_petition_query(), {"tracking_no": key}).first()
+        known[key] = None if row is None else _found(session, *row)
     return known[key]
+
+
+@cache
+def _step_petition_query() -> Select:
+    """Built once: the statement is the same for every step."""
+    follower = aliased(Petition)
+    followed = exists().where(follower.merged_into_id == Petition.id)
+    return (select(Petition, KpiAssignment, followed)
+            .outerjoin(KpiAssignment, KpiAssignment.id == facts.latest_id(Petition.id))
+            .where(Petition.tracking_no == bindparam("tracking_no")))
+
+
+def _found(session: Session, petition: Petition, assignment: KpiAssignment | None, followed: bool) -> Petition:
+    facts.remember_latest(session, petition.id, assignment)
+    _followed(session)[petition.id] = followed
+    return petition
+
+
+def may_be_followed(session: Session, petition: Petition) -> bool:
+    """Whether duplicates may follow `petition`: False only when `petition_of_step` found none
+    in this transaction and no merge into it was made since."""
+    return _followed(session).get(petition.id, True)
+
+
+def now_followed(session: Session, petition_id: int) -> None:
+    """A duplicate was merged into the petition in this transaction."""
+    _followed(session)[petition_id] = True
 
 
 def _petitions_of_steps(session: Session) -> dict[str, Petition | None]:
     return session.info.setdefault("petition_of_step", {})
+
+
+def _followed(session: Session) -> dict[int, bool]:
+    return session.info.setdefault("followed", {})
 
 
 class Petitions:

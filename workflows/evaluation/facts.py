@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, delete, func, insert, select
+from sqlalchemy.orm import Session, aliased
 
 from engine import InstanceEvent
 
@@ -114,9 +114,31 @@ def advance(current: Assignment | None, change: Change, calendar: BusinessCalend
     return None
 
 
+def latest_id(petition_id: ColumnElement[int]) -> ScalarSelect[int]:
+    """The id of the latest assignment of `petition_id` (a column to correlate with), for a
+    query that loads it together with its petition (see `remember_latest`)."""
+    later = aliased(KpiAssignment)  # the query may load KpiAssignment itself
+    return select(func.max(later.id)).where(later.petition_id == petition_id).scalar_subquery()
+
+
+def remember_latest(session: Session, petition_id: int, assignment: KpiAssignment | None) -> None:
+    """`assignment` is the petition's latest (as a query of this transaction found it):
+    `latest` need not look again."""
+    _latest_assignments(session)[petition_id] = assignment
+
+
 def latest(session: Session, petition_id: int) -> KpiAssignment | None:
-    return session.scalars(select(KpiAssignment).where(KpiAssignment.petition_id == petition_id)
-                           .order_by(KpiAssignment.id.desc()).limit(1)).first()
+    """The petition's latest assignment, looked up once per transaction (the facts of this
+    transaction's changes are the only ones written to it meanwhile, and kept here)."""
+    known = _latest_assignments(session)
+    if petition_id not in known:
+        known[petition_id] = session.scalars(select(KpiAssignment).where(KpiAssignment.petition_id == petition_id)
+                                             .order_by(KpiAssignment.id.desc()).limit(1)).first()
+    return known[petition_id]
+
+
+def _latest_assignments(session: Session) -> dict[int, KpiAssignment | None]:
+    return session.info.setdefault("latest_assignment", {})
 
 
 def record_change(session: Session, petition: Petition, target: S, task_spec: str | None, at: datetime,
@@ -128,7 +150,9 @@ def record_change(session: Session, petition: Petition, target: S, task_spec: st
     current = None if petition.status is S.RECEIVED else latest(session, petition.id)  # its first change: no facts yet
     added = advance(current, change, calendar)
     if added is not None:
-        session.add(KpiAssignment(**added.values()))
+        assignment = KpiAssignment(**added.values())
+        session.add(assignment)
+        remember_latest(session, petition.id, assignment)
     elif current is not None and change.source is S.REPLIED:  # the citizen's feedback step
         current.rating, current.solved = petition.rating, petition.solved
 
@@ -148,6 +172,7 @@ def rebuild(session: Session, calendar: BusinessCalendar) -> int:
     batches of petitions read as plain rows and written with multi-row INSERTs, so memory
     stays flat however many petitions there are. Returns the number of assignments written."""
     session.execute(delete(KpiAssignment))
+    _latest_assignments(session).clear()
     ids = session.scalars(select(Petition.id).where(Petition.instance_id.is_not(None)).order_by(Petition.id)).all()
     written = 0
     for first in range(0, len(ids), REBUILD_BATCH):
