@@ -210,6 +210,8 @@ class Petitions:
         petition = petition_of_step(session, report)
         if petition is None:
             return
+        if report.action == "start" and report.data.get("petition_id") == petition.id:
+            petition.instance_id = report.instance.id  # now: it goes out in the UPDATE of the first status
         for effect in report.effects:
             if effect.name == "status":
                 self._change_status(session, petition, report, effect)
