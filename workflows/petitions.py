@@ -34,6 +34,7 @@ from .tokens import hash_token, petitioner_pseudonym
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
+TRACKING_NO_TAKEN = select(Petition.id).where(Petition.tracking_no == bindparam("tracking_no"))  # built once
 # Task data copied onto the petition row whenever the process changes the petition's status.
 SYNCED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "department": ("department_code", str),
@@ -304,5 +305,5 @@ class Petitions:
         """MY + date + 6 random digits; drawn again on the rare collision."""
         while True:
             candidate = f"MY{now:%Y%m%d}{secrets.randbelow(10**6):06d}"
-            if session.scalars(select(Petition.id).where(Petition.tracking_no == candidate)).first() is None:
+            if session.scalars(TRACKING_NO_TAKEN, {"tracking_no": candidate}).first() is None:
                 return candidate

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, inspect, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from engine import HumanTask, InstanceEvent, UnknownTask
@@ -213,10 +214,16 @@ def with_petition(query: Select) -> Select:
 def visible_task(session: Session, staff: Staff, task_id: str) -> TaskEntry:
     """One task (pending or done) with its petition, if `staff` may see it. Raises UnknownTask
     for another department's or lane's task as for a missing one, so existence does not leak."""
-    row = session.execute(with_petition(select(HumanTask).where(HumanTask.id == task_id))).first()
+    row = session.execute(_task_with_petition(), {"task_id": task_id}).first()
     if row is None or not may_see(staff, row[0]):
         raise UnknownTask(task_id)
     return TaskEntry.from_row(row)
+
+
+@cache
+def _task_with_petition() -> Select:
+    """Built once: every request about one task asks it."""
+    return with_petition(select(HumanTask).where(HumanTask.id == bindparam("task_id")))
 
 
 def pending_entries(session: Session, staff: Staff, instance_id: int) -> list[TaskEntry]:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Select, String, select
+from sqlalchemy import Boolean, ForeignKey, Index, Select, String, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.db import Base, UTCDateTime, string_enum
@@ -101,9 +101,13 @@ def create_staff(session: Session, name: str, role: Role, department_code: str |
     return NewStaff(staff, token)
 
 
+# Built once: every staff request asks it.
+BY_TOKEN = select(Staff).where(Staff.token_hash == bindparam("token_hash"), Staff.active.is_(True))
+
+
 def authenticate(session: Session, token: str) -> Staff | None:
     """The active account a token belongs to, or None."""
-    return session.scalars(select(Staff).where(Staff.token_hash == hash_token(token), Staff.active.is_(True))).first()
+    return session.scalars(BY_TOKEN, {"token_hash": hash_token(token)}).first()
 
 
 def staff_query(role: Role | None = None, department_code: str | None = None, active: bool | None = None) -> Select:

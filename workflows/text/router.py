@@ -26,6 +26,7 @@ from .router_models import RouterModel
 COLUMNS = ("title", "body", "category")
 SCHEME_COLUMNS = ("level1", "level2", "level3")
 MAX_SOURCE = 255
+ACTIVE_VERSION = select(RouterModel.version).where(RouterModel.active.is_(True))  # built once: asked at every intake
 
 
 def _reader(lines: Iterable[str], columns: tuple[str, ...], what: str) -> csv.DictReader:
@@ -109,7 +110,7 @@ class ActiveClassifier:
 
     def get(self, session: Session) -> tuple[int, Scorer] | None:
         """(version, scorer) of the active model, or None when none was trained."""
-        version = session.scalar(select(RouterModel.version).where(RouterModel.active.is_(True)))
+        version = session.scalar(ACTIVE_VERSION)
         if version is None:
             return None
         with self._lock:
