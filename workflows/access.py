@@ -9,7 +9,10 @@ list and the detail cannot disagree.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from engine import HumanTask
@@ -23,6 +26,20 @@ LANE_OF_ROLE: dict[Role, str] = {Role.DISPATCHER: "dispatcher", Role.HANDLER: "h
 OVERSEERS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 # Roles that read petitions' contact details in full; a handler does for its own department's.
 SEES_CONTACTS = frozenset({Role.DISPATCHER, Role.HANDLER, Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Stands in for the staff member while a statement is built once for every caller of a
+    role: its name and department are parameters, bound (`caller_params`) when it runs."""
+
+    role: Role
+    name: Any = bindparam("staff_name")
+    department_code: Any = bindparam("staff_department")
+
+
+def caller_params(staff: Staff) -> dict[str, Any]:
+    return {"staff_name": staff.name, "staff_department": staff.department_code}
 
 
 def may_act(staff: Staff, task: HumanTask) -> bool:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from engine import HumanTask, TaskStatus
 from engine.models import IS_PENDING_TASK, PENDING_TASK_STATUSES
 
-from .access import inbox_parts
+from .access import Caller, caller_params, inbox_parts
 from .queries import COUNT_LIMIT, Page, TaskEntry, with_petition
 from .staff import Role
 
@@ -42,22 +42,12 @@ class InboxFilter:
     process: str | None = None
 
 
-@dataclass(frozen=True)
-class _Caller:
-    """Stands in for the staff member while a statement is built: its name and department
-    are parameters, bound when the statement runs."""
-
-    role: Role
-    name: Any = bindparam("staff_name")
-    department_code: Any = bindparam("staff_department")
-
-
 def _order(task: Any) -> tuple[ColumnElement[Any], ...]:
     """Oldest due first (so overdue tasks lead), tasks without a due time last."""
     return task.due_at.asc().nulls_last(), task.created_at, task.id
 
 
-def _conditions(caller: _Caller, status: TaskStatus | None, mine: bool, department: bool, process: bool,
+def _conditions(caller: Caller, status: TaskStatus | None, mine: bool, department: bool, process: bool,
                 overdue: bool | None) -> list[ColumnElement[bool]]:
     """What every part shares: pending (written as the queue index's predicate, so the planner
     can use it), and the filters that are set."""
@@ -86,7 +76,7 @@ def _statements(role: Role, lane: bool, status: TaskStatus | None, mine: bool, d
     their merge, built from plain columns and joined back to the tasks and their petitions.
     The count adds up each part's first `count_bound` tasks (the parts are disjoint).
     """
-    caller = _Caller(role)
+    caller = Caller(role)
     shared = _conditions(caller, status, mine, department, process, overdue)
     parts = [and_(*shared, part) for part in inbox_parts(caller, bindparam("lane") if lane else None)]  # type: ignore[arg-type]
     heads = [select(HumanTask.id, HumanTask.due_at, HumanTask.created_at).where(part).order_by(*_order(HumanTask))
@@ -106,7 +96,7 @@ def inbox_page(session: Session, staff: Any, f: InboxFilter, now: datetime, page
     and their total: exact up to `count_limit`, past it `count_limit` with `total_exact` false."""
     query, count = _statements(staff.role, f.lane is not None, f.status, f.mine, f.department is not None,
                                f.process is not None, f.overdue)
-    params = {"staff_name": staff.name, "staff_department": staff.department_code, "lane": f.lane,
+    params = {**caller_params(staff), "lane": f.lane,
               "department": f.department, "process": f.process, "now": now, "count_bound": count_limit + 1,
               "depth": page * page_size, "page_size": page_size, "skip": (page - 1) * page_size}
     total = session.scalar(count, params) or 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from engine import HumanTask, InstanceEvent, UnknownTask
 from engine.models import PENDING_TASK_STATUSES
 
-from .access import may_see, visible_tasks
+from .access import Caller, caller_params, may_see, visible_tasks
 from .models import Petition
-from .staff import Staff
+from .staff import Role, Staff
 from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
 
 T = TypeVar("T")
@@ -228,6 +228,14 @@ def _task_with_petition() -> Select:
 
 def pending_entries(session: Session, staff: Staff, instance_id: int) -> list[TaskEntry]:
     """The pending tasks of an instance that `staff` may see, with its petition, oldest first."""
-    query = select(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status.in_(PENDING_TASK_STATUSES),
-                                    visible_tasks(staff)).order_by(HumanTask.created_at, HumanTask.id)
-    return [TaskEntry.from_row(row) for row in session.execute(with_petition(query))]
+    rows = session.execute(_pending_of_instance(staff.role), {"instance_id": instance_id, **caller_params(staff)})
+    return [TaskEntry.from_row(row) for row in rows]
+
+
+@lru_cache(maxsize=16)
+def _pending_of_instance(role: Role) -> Select:
+    """Built once per role: every completed task's response asks it."""
+    query = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"),
+                                    HumanTask.status.in_(PENDING_TASK_STATUSES),
+                                    visible_tasks(Caller(role))).order_by(HumanTask.created_at, HumanTask.id)  # type: ignore[arg-type]
+    return with_petition(query)
