@@ -29,6 +29,9 @@ from .models import DuplicateCandidate, DuplicateTerm
 from .signature import Signature, signature_of, similarity
 
 TERM_CHARS = 32  # DuplicateTerm.term
+# Built once (as are the queries below): building a statement costs more CPU than running it.
+TEXTS_OF = select(Petition.id, Petition.title, Petition.body, Petition.location).where(
+    Petition.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def find(session: Session, petition: Petition, signature: Signature, settings: D
         **{f"term_{i}": term for i, term in enumerate(terms)}}))
     if not ids:
         return []
-    rows = session.execute(select(Petition.id, Petition.title, Petition.body, Petition.location).where(Petition.id.in_(ids)))
+    rows = session.execute(TEXTS_OF, {"ids": ids})
     matches = [Match(row.id, similarity(signature, signature_of(row.title, row.body, row.location))) for row in rows]
     return sorted((m for m in matches if m.score >= settings.threshold), key=lambda m: (-m.score, m.petition_id))
 
@@ -141,14 +144,19 @@ def detect(session: Session, petition: Petition, settings: DuplicateSettings, no
 def duplicates_of(session: Session, petition_id: int, department: str | None = None) -> list[Duplicate]:
     """The near-duplicates found for a petition, best first; only `department`'s when given
     (a handler never learns of another department's petitions)."""
+    query = duplicates_query(department is not None)
+    return [Duplicate(*row) for row in session.execute(query, {"petition_id": petition_id, "department": department})]
+
+
+@lru_cache(maxsize=2)
+def duplicates_query(of_department: bool) -> Select:
+    """The stored candidates of petition `petition_id` (of `department`, when asked)."""
     query = (select(Petition.id, Petition.tracking_no, Petition.title, Petition.status, Petition.department_code,
                     DuplicateCandidate.score)
              .join(DuplicateCandidate, DuplicateCandidate.candidate_id == Petition.id)
-             .where(DuplicateCandidate.petition_id == petition_id)
+             .where(DuplicateCandidate.petition_id == bindparam("petition_id"))
              .order_by(DuplicateCandidate.score.desc(), Petition.id))
-    if department is not None:
-        query = query.where(Petition.department_code == department)
-    return [Duplicate(*row) for row in session.execute(query)]
+    return query.where(Petition.department_code == bindparam("department")) if of_department else query
 
 
 class DuplicateDetection:
