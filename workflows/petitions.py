@@ -34,7 +34,9 @@ from .tokens import hash_token, petitioner_pseudonym
 from .statuses import FINAL_STATUSES, PUBLIC_STATUS, PetitionStatus, check_transition
 
 PROCESS_KEY = "petition"
-TRACKING_NO_TAKEN = select(Petition.id).where(Petition.tracking_no == bindparam("tracking_no"))  # built once
+# Built once: submitting and completing tasks ask them every time.
+TRACKING_NO_TAKEN = select(Petition.id).where(Petition.tracking_no == bindparam("tracking_no"))
+DEPARTMENTS_IN = select(Department.code).where(Department.code.in_(bindparam("codes", expanding=True)))
 # Task data copied onto the petition row whenever the process changes the petition's status.
 SYNCED_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "department": ("department_code", str),
@@ -290,13 +292,15 @@ class Petitions:
 
     @staticmethod
     def _check_departments(session: Session, form: str | None, data: dict[str, Any]) -> None:
-        errors = {}
+        """Every department a form names must exist: looked up in one query for all fields."""
+        named = {}
         for name in DEPARTMENT_FIELDS.get(form or "", ()):
             value = data.get(name)
-            codes = value if isinstance(value, list) else [value] if value else []
-            unknown = [code for code in codes if session.get(Department, code) is None]
-            if unknown:
-                errors[name] = [f"unknown department: {', '.join(unknown)}"]
+            named[name] = value if isinstance(value, list) else [value] if value else []
+        codes = {code for codes in named.values() for code in codes}
+        known = set(session.scalars(DEPARTMENTS_IN, {"codes": list(codes)})) if codes else set()
+        errors = {name: [f"unknown department: {', '.join(unknown)}"]
+                  for name, codes in named.items() if (unknown := [code for code in codes if code not in known])}
         if errors:
             raise InvalidForm(form or "", errors)
 
