@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from jieba.analyse import default_tfidf
 
@@ -35,6 +35,20 @@ class Signature:
     places: frozenset[str]
     terms: dict[str, float]  # term → TF-IDF weight
     bigrams: Counter[str]  # character bigrams of the text without its places
+
+    @cached_property
+    def matter(self) -> dict[str, float]:
+        """Its terms without its places, and their norm below: computed once per signature, not
+        once per comparison (a signature is cached and compared with every new petition near it)."""
+        return {t: w for t, w in self.terms.items() if t not in self.places}
+
+    @cached_property
+    def matter_norm(self) -> float:
+        return _norm(self.matter)
+
+    @cached_property
+    def bigram_norm(self) -> float:
+        return _norm(self.bigrams)
 
     def top_terms(self, count: int) -> list[str]:
         """The `count` heaviest matter terms (ties broken by the term, so the choice is stable)."""
@@ -61,9 +75,17 @@ def similarity(a: Signature, b: Signature) -> float:
     """How alike two petitions' matters are, in [0, 1]; 0 when both name places and share none."""
     if a.places and b.places and not a.places & b.places:
         return 0.0
-    matter_a = {t: w for t, w in a.terms.items() if t not in a.places | b.places}
-    matter_b = {t: w for t, w in b.terms.items() if t not in a.places | b.places}
-    return round(WORD_SHARE * _cosine(matter_a, matter_b) + (1 - WORD_SHARE) * _cosine(a.bigrams, b.bigrams), 4)
+    words = _cosine(*_matter(a, b.places), *_matter(b, a.places))
+    return round(WORD_SHARE * words + (1 - WORD_SHARE) * _cosine(a.bigrams, a.bigram_norm, b.bigrams, b.bigram_norm), 4)
+
+
+def _matter(signature: Signature, other_places: frozenset[str]) -> tuple[Mapping[str, float], float]:
+    """The signature's matter terms that are not the other petition's places either, and their
+    norm: its own, precomputed, unless the other names a place that is a matter term here."""
+    if other_places.isdisjoint(signature.matter):
+        return signature.matter, signature.matter_norm
+    matter = {t: w for t, w in signature.matter.items() if t not in other_places}
+    return matter, _norm(matter)
 
 
 def _bigrams(text: str, places: frozenset[str]) -> Counter[str]:
@@ -72,8 +94,12 @@ def _bigrams(text: str, places: frozenset[str]) -> Counter[str]:
     return Counter(run[i:i + 2] for run in HAN_RUN.findall(text) for i in range(len(run) - 1))
 
 
-def _cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+def _norm(vector: Mapping[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in vector.values()))
+
+
+def _cosine(a: Mapping[str, float], a_norm: float, b: Mapping[str, float], b_norm: float) -> float:
     if not a or not b:
         return 0.0
     dot = sum(weight * b[key] for key, weight in a.items() if key in b)
-    return dot / (math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values())))
+    return dot / (a_norm * b_norm)
