@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import select
 
-from engine import ConflictError
+from engine import ConflictError, HumanTask
 from workflows.models import Petition
 from workflows.statuses import PetitionStatus, PublicStatus
 
@@ -54,3 +55,22 @@ def test_duplicates_of_a_merged_petition_follow_its_original(domain, submit):
         petition: Petition = case.petition()
         assert (petition.status, petition.public_status) == (PetitionStatus.MERGED, PublicStatus.CLOSED)
         assert petition.closed_at == original.petition().closed_at
+
+
+def test_a_merge_is_followed_even_after_its_original_was_looked_up_in_the_transaction(domain, submit):
+    """Whether duplicates follow a petition is found with its lookup, once per transaction: a
+    merge into it later in the same transaction must still be followed."""
+    original, duplicate = submit(**ELEVATOR), submit(**ELEVATOR)
+    original.complete("triage_petition", {"decision": "dispatch", "department": "D01"})
+    with domain.db.write() as session:
+        sign = original.tasks()["sign_for"]
+        domain.petitions.complete_task(session, sign.id, {"sign_decision": "sign"}, "staff")  # looks it up: nothing follows
+        domain.merging.merge(session, duplicate.petition_id, original.petition_id, "supervisor", after_triage=True)
+        handle = session.scalars(select(HumanTask).where(HumanTask.instance_id == original.petition().instance_id,
+                                                         HumanTask.task_spec == "handle")).one()
+        domain.petitions.complete_task(session, handle.id, {"action": "reply", "reply": "已安排维修"}, "staff")
+        review = session.scalars(select(HumanTask).where(HumanTask.instance_id == original.petition().instance_id,
+                                                         HumanTask.task_spec == "review_reply")).one()
+        domain.petitions.complete_task(session, review.id, {"approved": True}, "supervisor")
+    followed = duplicate.petition()
+    assert (followed.public_status, followed.reply) == (PublicStatus.REPLIED, "已安排维修")
