@@ -136,6 +136,10 @@ FORMS: dict[str, type[Schema]] = {
     "dissatisfaction_review_form": DissatisfactionReviewForm,
 }
 
+# One instance of each, shared: building a schema costs twice what loading through it does, and
+# loading keeps no state on the instance.
+_LOADERS: dict[str, Schema] = {name: form() for name, form in FORMS.items()}
+
 # Fields whose values are department codes, per form.
 DEPARTMENT_FIELDS: dict[str, tuple[str, ...]] = {"triage_form": ("department",), "handle_form": ("transfer_to", "assisting")}
 
@@ -147,10 +151,10 @@ def validate_form(form: str | None, data: dict[str, Any]) -> dict[str, Any]:
     """
     if form is None:
         return dict(data)
-    schema = FORMS.get(form)
+    schema = _LOADERS.get(form)
     if schema is None:
         raise InvalidForm(form, {"_form": [f"unknown form {form!r}"]})
     try:
-        return schema().load(data)
+        return schema.load(data)
     except ValidationError as exc:
         raise InvalidForm(form, exc.normalized_messages()) from None
