@@ -293,14 +293,17 @@ class Petitions:
     @staticmethod
     def _check_departments(session: Session, form: str | None, data: dict[str, Any]) -> None:
         """Every department a form names must exist: looked up in one query for all fields."""
-        named = {}
+        named: dict[str, list[str]] = {}
         for name in DEPARTMENT_FIELDS.get(form or "", ()):
             value = data.get(name)
             named[name] = value if isinstance(value, list) else [value] if value else []
-        codes = {code for codes in named.values() for code in codes}
-        known = set(session.scalars(DEPARTMENTS_IN, {"codes": list(codes)})) if codes else set()
-        errors = {name: [f"unknown department: {', '.join(unknown)}"]
-                  for name, codes in named.items() if (unknown := [code for code in codes if code not in known])}
+        every = {code for codes in named.values() for code in codes}
+        known = set(session.scalars(DEPARTMENTS_IN, {"codes": list(every)})) if every else set()
+        errors = {}
+        for name, codes in named.items():
+            unknown = [code for code in codes if code not in known]
+            if unknown:
+                errors[name] = [f"unknown department: {', '.join(unknown)}"]
         if errors:
             raise InvalidForm(form or "", errors)
 
