@@ -12,7 +12,6 @@ from typing import NoReturn
 
 from flask import abort
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from engine import HumanTask
@@ -25,7 +24,7 @@ from workflows.queries import TaskEntry, pending_entries, visible_task
 from workflows.staff import Role
 
 from ..auth import current_staff
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.tasks import (
     AssignSchema,
