@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from workflows.calendar import days_of_year, remove_day, seed_from_library, set_day
 from workflows.staff import Role
 
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.calendar import (
     CalendarArgs,

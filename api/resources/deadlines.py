@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.deadlines import deadline_rules
 from workflows.staff import Role
 
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.deadlines import DeadlineRulesSchema
 

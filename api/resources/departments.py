@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.departments import (
     UNSET,
@@ -13,7 +12,7 @@ from workflows.departments import (
 )
 from workflows.staff import Role
 
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..pagination import paginate
 from ..schemas.departments import (

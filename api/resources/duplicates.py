@@ -9,7 +9,6 @@ department's petitions, in the list as everywhere.
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from workflows.queries import TaskEntry
@@ -17,7 +16,7 @@ from workflows.staff import Role
 from workflows.text.duplicates import Duplicate, duplicates_of
 
 from ..auth import current_staff, department_scope
-from ..docs import ID, problems, staff_only
+from ..docs import Blueprint, ID, problems, staff_only
 from ..extensions import services
 from ..schemas.duplicates import DuplicateListSchema, MergeSchema
 from ..schemas.petitions import PetitionSchema

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.escalations import acknowledge, escalations_query, with_petitions
 from workflows.staff import Role
 
 from ..auth import current_staff, department_scope
-from ..docs import ID, problems, staff_only
+from ..docs import Blueprint, ID, problems, staff_only
 from ..extensions import services
 from ..pagination import paginate
 from ..schemas.escalations import EscalationArgs, EscalationPageSchema, EscalationSchema

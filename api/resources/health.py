@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,6 +12,7 @@ from engine.db import utcnow
 from engine.workers import read_health
 from workflows.calendar import coverage
 
+from ..docs import Blueprint
 from ..extensions import scheduler_settings, services
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1", description="Service health")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine.inspection import inspect_instance
 from workflows.staff import Role
 
 from ..auth import current_staff
-from ..docs import ID, problems, staff_only
+from ..docs import Blueprint, ID, problems, staff_only
 from ..extensions import services
 from ..schemas.processes import InstanceSchema, RetryInstanceSchema
 

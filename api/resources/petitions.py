@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine.db import utcnow
 from workflows.access import sees_contacts
@@ -26,7 +25,7 @@ from workflows.staff import Role
 from workflows.tracking import INFO_TASK, RATE_TASK, answer, public_view
 
 from ..auth import current_staff, department_scope, ensure_in_scope
-from ..docs import ID, problems, staff_only
+from ..docs import Blueprint, ID, problems, staff_only
 from ..extensions import limiter, services
 from ..pagination import PageArgs, paginate
 from ..schemas.petitions import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine.inspection import (
     VersionSummary,
@@ -17,7 +16,7 @@ from engine.inspection import (
 from workflows.staff import Role
 
 from ..auth import current_staff
-from ..docs import ID, problems, staff_only
+from ..docs import Blueprint, ID, problems, staff_only
 from ..extensions import services
 from ..pagination import PageArgs, paginate, paginate_list
 from ..schemas.processes import (

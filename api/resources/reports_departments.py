@@ -12,7 +12,6 @@ from datetime import date
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.departments import DepartmentNotFound
 from workflows.errors import InvalidForm
@@ -23,7 +22,7 @@ from workflows.evaluation.periods import quarter_to_date
 from workflows.staff import Role
 
 from ..auth import department_scope, ensure_in_scope
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.evaluation import DepartmentDetailArgs, DepartmentReportSchema, DepartmentTableArgs, KpiTableSchema
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.staff import Role
 from workflows.text.hotspots import discover, local_period
 
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.hotspots import HotspotArgs, HotspotReportSchema
 

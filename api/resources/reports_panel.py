@@ -7,7 +7,6 @@ their own score sets, so that each judges independently.
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from engine.db import utcnow
 from workflows.evaluation.panel import CRITERIA, Scores, averages, sample, score_sets, submit_scores
@@ -15,7 +14,7 @@ from workflows.evaluation.periods import HalfYear
 from workflows.staff import Role
 
 from ..auth import current_staff
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.panel import PanelScoresSchema, SampleArgs, SampleSchema, ScoresInSchema, ScoreSetSchema
 

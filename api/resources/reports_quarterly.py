@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.evaluation.periods import Quarter
 from workflows.evaluation.store import reports_query, stored
 from workflows.staff import Role
 
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..pagination import PageArgs, paginate
 from ..schemas.quarterly import QuarterlyReportPageSchema, VersionArgs

@@ -12,7 +12,6 @@ from typing import NoReturn
 
 from flask import abort
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from engine import HumanTask
@@ -25,7 +24,7 @@ from workflows.queries import TaskEntry, pending_entries, visible_task
 from workflows.staff import Role
 
 from ..auth import current_staff
-from ..docs import problems, staff_only
+from ..docs import Blueprint, problems, staff_only
 from ..extensions import services
 from ..schemas.tasks import (
     AssignSchema,
@@ -59,8 +58,19 @@ def _refuse(entry: TaskEntry) -> NoReturn:
 
 
 def _detail(session: Session, entry: TaskEntry) -> dict:
-    instance = services().engine.get_instance(session, entry.task.instance_id)
-    return {"task": entry.task, "petition": entry.petition, "revision": instance.revision,
+    return {"task": entry.task, "revision": _revision(session, entry.task), **_shown(session, entry)}
+
+
+def _revision(session: Session, task: HumanTask) -> int:
+    """The instance's revision, sent back as If-Match (after a claim, the session holds the
+    instance the claim recorded its event on, so this reads nothing)."""
+    return services().engine.get_instance(session, task.instance_id).revision
+
+
+def _shown(session: Session, entry: TaskEntry) -> dict:
+    """What a task's detail shows besides the task and its instance's revision: none of it
+    changes when the task is claimed."""
+    return {"petition": entry.petition,
             "form_schema": form_json_schema(FORMS.get(entry.task.form or ""), entry.task.form),
             "duplicates": triage_duplicates(session, entry),
             "suggestion": services().domain.suggestions.for_task(session, entry.task, entry.petition)}
@@ -105,10 +115,16 @@ class Claim(MethodView):
     @problems(blp, 404, 409)
     def post(self, task_id: str):
         """Take a task so nobody else completes it meanwhile (409 when someone else has it)."""
+        # Checked and read before the write transaction, which then holds only the claim: who
+        # may work on a task depends on its lane and department, which never change, and the
+        # claim itself is a compare-and-set on the task's status.
         svc = services()
-        with svc.db.write() as session:
+        with svc.db.read() as session:
             entry = _workable(session, task_id)
-            return _changed(session, entry, svc.engine.claim(session, task_id, current_staff().name))
+            shown = _shown(session, entry)
+        with svc.db.write() as session:
+            task = svc.engine.claim(session, task_id, current_staff().name)
+            return {"task": task, "revision": _revision(session, task), **shown}
 
 
 @blp.route("/<task_id>/unclaim")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from workflows.staff import UNSET, Role, create_staff, staff_query, update_staff
 
-from ..docs import ID, problems, staff_only
+from ..docs import Blueprint, ID, problems, staff_only
 from ..extensions import services
 from ..pagination import paginate
 from ..schemas.users import (

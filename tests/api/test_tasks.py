@@ -239,6 +239,16 @@ def test_claim_and_unclaim(client, desk, db, at_triage):
     assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=colleague).status_code == 200
 
 
+def test_a_claim_answers_the_detail_as_reading_the_task_after_it(client, desk, at_triage):
+    """Claim reads what the detail shows before its write transaction: the answer is still the
+    task as the claim left it, with the triage task's near-duplicates."""
+    second = desk.submit()
+    task_id = desk.task("dispatcher", second.tracking_no, "triage_petition")["id"]
+    claimed = client.post(f"/api/v1/tasks/{task_id}/claim", headers=desk.headers("dispatcher"))
+    assert claimed.status_code == 200 and claimed.get_json()["duplicates"], "the first petition is a near-duplicate"
+    assert claimed.get_json() == client.get(f"/api/v1/tasks/{task_id}", headers=desk.headers("dispatcher")).get_json()
+
+
 def test_a_supervisor_may_release_anyones_claim(client, desk, at_triage):
     task_id = desk.task("dispatcher", at_triage.tracking_no, "triage_petition")["id"]
     client.post(f"/api/v1/tasks/{task_id}/claim", headers=desk.headers("dispatcher"))
