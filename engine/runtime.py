@@ -149,8 +149,7 @@ class Engine:
         """
         now = self.clock()
         data = self._checked_data(data)
-        row = store.task_row(session, task_id)
-        instance = store.lock_instance(session, row.instance_id, expected_revision)
+        instance, row = store.lock_task_instance(session, task_id, expected_revision)
         if not store.is_sqlite(session):  # read again under the row lock (SQLite's BEGIN IMMEDIATE already was)
             row = store.task_row(session, task_id)
         if row.status not in PENDING_TASK_STATUSES:

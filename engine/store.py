@@ -24,6 +24,12 @@ _SAVE_INSTANCE = (
 _SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
 _LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
+_SELECT_TASK_INSTANCE = (
+    select(ProcessInstance, _TASKS.c.status, _TASKS.c.claimed_by)
+    .join(_TASKS, _TASKS.c.instance_id == ProcessInstance.id)
+    .where(_TASKS.c.id == bindparam("tid"))
+)
+_LOCK_TASK_INSTANCE = _SELECT_TASK_INSTANCE.with_for_update(of=ProcessInstance)
 _SELECT_TIMER = select(_TIMERS.c.instance_id, _TIMERS.c.task_id, _TIMERS.c.due_at, _TIMERS.c.attempts).where(
     _TIMERS.c.id == bindparam("tid")
 )
@@ -50,6 +56,23 @@ def lock_instance(session: Session, instance_id: int, expected_revision: int | N
     if expected_revision is not None and instance.revision != expected_revision:
         raise StaleRevision(instance_id, expected_revision)
     return instance
+
+
+def lock_task_instance(
+    session: Session, task_id: str, expected_revision: int | None = None
+) -> tuple[ProcessInstance, Row]:
+    """Lock the instance of a task as `lock_instance` does, in the same statement reading the
+    task's status and claimant. On SQLite these are current (the database is held); PostgreSQL
+    locks only the instance row, so read them again with `task_row` there.
+    Raises UnknownTask, StaleRevision."""
+    query = _SELECT_TASK_INSTANCE if is_sqlite(session) else _LOCK_TASK_INSTANCE
+    row = session.execute(query, {"tid": task_id}, execution_options={"populate_existing": True}).first()
+    if row is None:
+        raise UnknownTask(task_id)
+    instance = row[0]
+    if expected_revision is not None and instance.revision != expected_revision:
+        raise StaleRevision(instance.id, expected_revision)
+    return instance, row
 
 
 def save_state(session: Session, instance: ProcessInstance, state: str, status: InstanceStatus, now: datetime) -> None:
