@@ -104,9 +104,8 @@ class Engine:
         """Start the latest (or given) version of a process. Raises UnknownProcess, InvalidData."""
         now = self.clock()
         data = self._checked_data(data)
-        process = self.definitions.get_version(session, process_key, version)
         instance = ProcessInstance(
-            version_id=process.id,
+            version_id=self.definitions.version_id(session, process_key, version),
             process_key=process_key,
             business_key=business_key,
             started_by=actor,
