@@ -119,14 +119,12 @@ class Engine:
         except Exception as exc:  # stored as it was before the failing step, for `retry`
             instance.state = self.serializer.encode(self._new_workflow(session, instance, data))
             instance.status = InstanceStatus.ERROR
-            session.add(instance)
-            session.flush()
+            store.insert_instance(session, instance)
             audit.record(session, instance, "started", now, actor, data=self.serializer.convert_data(data))
             return self._fail(session, instance, step, exc, actor, now)
         instance.state, instance.status = outcome.state, outcome.status
         instance.ended_at = now if outcome.status is InstanceStatus.COMPLETED else None
-        session.add(instance)
-        session.flush()
+        store.insert_instance(session, instance)
         started = audit.event(instance, "started", now, actor, data=self.serializer.convert_data(data))
         self._project(session, instance, workflow, step, outcome, actor, now, [started])
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))

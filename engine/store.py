@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,6 +21,8 @@ _SAVE_INSTANCE = (
     .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.revision == bindparam("expected"))
     .values({c: bindparam(c) for c in ("state", "status", "updated_at", "ended_at", "revision")})
 )
+_INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
+_INSERTED_COLUMNS = [column.key for column in _INSTANCES.c if column.key != "id"]
 _SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
 _LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
@@ -44,6 +46,18 @@ _SELECT_TASK = select(_TASKS.c.instance_id, _TASKS.c.status, _TASKS.c.claimed_by
 
 def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
+
+
+def insert_instance(session: Session, instance: ProcessInstance) -> None:
+    """INSERT a new instance at revision 1 and attach it to the session as if it had been loaded.
+
+    Every start inserts one; a statement built once costs a fraction of a unit-of-work flush.
+    """
+    instance.revision = 1
+    values = {key: getattr(instance, key) for key in _INSERTED_COLUMNS}
+    instance.id = session.connection().execute(_INSERT_INSTANCE, values).scalar_one()
+    make_transient_to_detached(instance)
+    session.add(instance)
 
 
 def lock_instance(session: Session, instance_id: int, expected_revision: int | None = None) -> ProcessInstance:
