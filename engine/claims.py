@@ -1,8 +1,8 @@
 """Claiming, releasing and assigning user tasks: changes to the task projection only.
 
 These never touch workflow state, so they do not lock the instance: each is one conditional
-UPDATE on the task row, which makes two people claiming the same task race safely. The UPDATE
-returns the changed row (RETURNING), so a won claim costs no second read of the task. The
+UPDATE on the task row, which makes two people claiming the same task race safely. A won
+claim brings the task the caller loaded up to date instead of reading it again, and the
 statements are built once: on this hot path, building one costs more than running it.
 """
 
@@ -13,34 +13,30 @@ from typing import Any
 
 from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit
 from .errors import TaskClaimedByOther, TaskNotOpen, UnknownTask
 from .models import PENDING_TASK_STATUSES, HumanTask, ProcessInstance, TaskStatus
 
-# Refresh the task if the session holds it already (the caller checked access on it).
-_REFRESH = {"synchronize_session": False, "populate_existing": True}
+_TASKS = HumanTask.__table__
 
 
-def _transition(statuses, *conditions, **values) -> Update:
-    """UPDATE the task `:task_id` if its status is one of `statuses`, returning it as changed."""
+def _transition(statuses, *conditions, changing: tuple[str, ...]) -> Update:
+    """UPDATE task `:task_id` if its status is one of `statuses`, setting each column of
+    `changing` to the parameter `new_<column>`."""
     return (
-        update(HumanTask)
-        .where(HumanTask.id == bindparam("task_id"), HumanTask.status.in_(statuses), *conditions)
-        .values(**values)
-        .returning(HumanTask)
+        update(_TASKS)
+        .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.status.in_(statuses), *conditions)
+        .values({name: bindparam(f"new_{name}") for name in changing})
     )
 
 
-_CLAIM = _transition(
-    [TaskStatus.OPEN], status=TaskStatus.CLAIMED, claimed_by=bindparam("actor"), claimed_at=bindparam("now")
-)
-_RELEASE = _transition([TaskStatus.CLAIMED], status=TaskStatus.OPEN, claimed_by=None, claimed_at=None)
-_RELEASE_OWN = _RELEASE.where(HumanTask.claimed_by == bindparam("actor"))
-_ASSIGN = _transition(
-    PENDING_TASK_STATUSES,
-    status=TaskStatus.CLAIMED, assignee=bindparam("to"), claimed_by=bindparam("to"), claimed_at=bindparam("now"),
-)
+_CLAIMING = ("status", "claimed_by", "claimed_at")
+_CLAIM = _transition([TaskStatus.OPEN], changing=_CLAIMING)
+_RELEASE = _transition([TaskStatus.CLAIMED], changing=_CLAIMING)
+_RELEASE_OWN = _RELEASE.where(_TASKS.c.claimed_by == bindparam("actor"))
+_ASSIGN = _transition(PENDING_TASK_STATUSES, changing=("assignee", *_CLAIMING))
 
 
 def claim(session: Session, task_id: str, actor: str, now: datetime) -> HumanTask:
@@ -48,7 +44,7 @@ def claim(session: Session, task_id: str, actor: str, now: datetime) -> HumanTas
 
     Raises UnknownTask, TaskClaimedByOther, TaskNotOpen.
     """
-    row = _set(session, _CLAIM, task_id=task_id, actor=actor, now=now)
+    row = _set(session, _CLAIM, task_id, status=TaskStatus.CLAIMED, claimed_by=actor, claimed_at=now)
     if row is not None:
         return _recorded(session, row, "task_claimed", now, actor)
     row = _current(session, task_id)
@@ -62,7 +58,8 @@ def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force:
 
     Raises UnknownTask, TaskClaimedByOther, TaskNotOpen.
     """
-    row = _set(session, _RELEASE if force else _RELEASE_OWN, task_id=task_id, actor=actor)
+    row = _set(session, _RELEASE if force else _RELEASE_OWN, task_id, actor=actor,
+               status=TaskStatus.OPEN, claimed_by=None, claimed_at=None)
     if row is not None:
         return _recorded(session, row, "task_unclaimed", now, actor)
     row = _current(session, task_id)
@@ -73,15 +70,25 @@ def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force:
 
 def assign(session: Session, task_id: str, assignee: str, actor: str, now: datetime) -> HumanTask:
     """Give a pending task to `assignee` (claimed in their name). Raises UnknownTask, TaskNotOpen."""
-    row = _set(session, _ASSIGN, task_id=task_id, to=assignee, now=now)
+    row = _set(session, _ASSIGN, task_id, assignee=assignee, status=TaskStatus.CLAIMED, claimed_by=assignee, claimed_at=now)
     if row is not None:
         return _recorded(session, row, "task_assigned", now, actor, {"assignee": assignee})
     raise _conflict(_current(session, task_id))
 
 
-def _set(session: Session, statement: Update, **params: Any) -> HumanTask | None:
-    """Run a transition; the task as changed, or None when its condition did not hold."""
-    return session.scalars(statement, params, execution_options=_REFRESH).first()
+def _set(session: Session, statement: Update, task_id: str, *, actor: str | None = None, **changes: Any) -> HumanTask | None:
+    """Run a transition; the task as changed, or None when its condition did not hold.
+
+    The task is usually loaded already (the caller checked access on it): it is brought up
+    to date with the changes rather than read again.
+    """
+    params = {"task_id": task_id, "actor": actor, **{f"new_{name}": value for name, value in changes.items()}}
+    if session.connection().execute(statement, params).rowcount != 1:
+        return None
+    row = session.get(HumanTask, task_id)
+    for name, value in changes.items():
+        set_committed_value(row, name, value)
+    return row
 
 
 def _current(session: Session, task_id: str) -> HumanTask:
