@@ -32,6 +32,16 @@ from .xmlsafe import DEFAULT_MAX_BYTES, DefinitionXml, element_id_at_line, parse
 MAX_KEY_LENGTH = 255  # process_version.process_key
 SPIFF_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
+# Built once: starting an instance looks its version up every time.
+_VERSIONS = ProcessVersion.__table__
+_OF_KEY = _VERSIONS.c.process_key == bindparam("key")
+_NUMBER = _VERSIONS.c.version == bindparam("version")
+_NEWEST_FIRST = _VERSIONS.c.version.desc()
+_LATEST = select(ProcessVersion).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
+_NUMBERED = select(ProcessVersion).where(_OF_KEY, _NUMBER)
+_LATEST_ID = select(_VERSIONS.c.id).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
+_NUMBERED_ID = select(_VERSIONS.c.id).where(_OF_KEY, _NUMBER)
+
 
 @dataclass(frozen=True)
 class DeployedVersion:
@@ -261,17 +271,6 @@ class Definitions:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return specs
-
-
-# Built once: starting an instance looks its version up every time.
-_VERSIONS = ProcessVersion.__table__
-_OF_KEY = _VERSIONS.c.process_key == bindparam("key")
-_NUMBER = _VERSIONS.c.version == bindparam("version")
-_NEWEST_FIRST = _VERSIONS.c.version.desc()
-_LATEST = select(ProcessVersion).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
-_NUMBERED = select(ProcessVersion).where(_OF_KEY, _NUMBER)
-_LATEST_ID = select(_VERSIONS.c.id).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
-_NUMBERED_ID = select(_VERSIONS.c.id).where(_OF_KEY, _NUMBER)
 
 
 def _add_to_parser(parser: SpiffBpmnParser, documents: Iterable[DefinitionXml]) -> list[DefinitionProblem]:

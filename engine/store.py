@@ -67,8 +67,7 @@ def lock_instance(session: Session, instance_id: int, expected_revision: int | N
     instance = session.scalars(query, {"iid": instance_id}, execution_options={"populate_existing": True}).first()
     if instance is None:
         raise UnknownInstance(instance_id)
-    if expected_revision is not None and instance.revision != expected_revision:
-        raise StaleRevision(instance_id, expected_revision)
+    _check_revision(instance, expected_revision)
     return instance
 
 
@@ -83,10 +82,13 @@ def lock_task_instance(
     row = session.execute(query, {"tid": task_id}, execution_options={"populate_existing": True}).first()
     if row is None:
         raise UnknownTask(task_id)
-    instance = row[0]
+    _check_revision(row[0], expected_revision)
+    return row[0], row
+
+
+def _check_revision(instance: ProcessInstance, expected_revision: int | None) -> None:
     if expected_revision is not None and instance.revision != expected_revision:
         raise StaleRevision(instance.id, expected_revision)
-    return instance, row
 
 
 def save_state(session: Session, instance: ProcessInstance, state: str, status: InstanceStatus, now: datetime) -> None:
