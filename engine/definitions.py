@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
@@ -31,6 +31,16 @@ from .xmlsafe import DEFAULT_MAX_BYTES, DefinitionXml, element_id_at_line, parse
 
 MAX_KEY_LENGTH = 255  # process_version.process_key
 SPIFF_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+
+# Built once: starting an instance looks its version up every time.
+_VERSIONS = ProcessVersion.__table__
+_OF_KEY = _VERSIONS.c.process_key == bindparam("key")
+_NUMBER = _VERSIONS.c.version == bindparam("version")
+_NEWEST_FIRST = _VERSIONS.c.version.desc()
+_LATEST = select(ProcessVersion).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
+_NUMBERED = select(ProcessVersion).where(_OF_KEY, _NUMBER)
+_LATEST_ID = select(_VERSIONS.c.id).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
+_NUMBERED_ID = select(_VERSIONS.c.id).where(_OF_KEY, _NUMBER)
 
 
 @dataclass(frozen=True)
@@ -205,18 +215,27 @@ class Definitions:
 
     @staticmethod
     def _latest(session: Session, process_key: str) -> ProcessVersion | None:
-        return session.scalars(
-            select(ProcessVersion).where(ProcessVersion.process_key == process_key).order_by(ProcessVersion.version.desc()).limit(1)
-        ).first()
+        return session.scalars(_LATEST, {"key": process_key}).first()
 
     def get_version(self, session: Session, process_key: str, version: int | None = None) -> ProcessVersion:
         """The given version of a process, or its latest. Raises UnknownProcess."""
         if version is None:
             found = self._latest(session, process_key)
         else:
-            found = session.scalars(
-                select(ProcessVersion).where(ProcessVersion.process_key == process_key, ProcessVersion.version == version)
-            ).first()
+            found = session.scalars(_NUMBERED, {"key": process_key, "version": version}).first()
+        if found is None:
+            raise UnknownProcess(process_key, version)
+        return found
+
+    @staticmethod
+    def version_id(session: Session, process_key: str, version: int | None = None) -> int:
+        """The id of `get_version`'s version, read without loading the row: every start asks
+        for it, and the read must not be cached (another process may deploy meanwhile).
+        Raises UnknownProcess."""
+        if version is None:
+            found = session.execute(_LATEST_ID, {"key": process_key}).scalar()
+        else:
+            found = session.execute(_NUMBERED_ID, {"key": process_key, "version": version}).scalar()
         if found is None:
             raise UnknownProcess(process_key, version)
         return found

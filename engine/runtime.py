@@ -104,9 +104,8 @@ class Engine:
         """Start the latest (or given) version of a process. Raises UnknownProcess, InvalidData."""
         now = self.clock()
         data = self._checked_data(data)
-        process = self.definitions.get_version(session, process_key, version)
         instance = ProcessInstance(
-            version_id=process.id,
+            version_id=self.definitions.version_id(session, process_key, version),
             process_key=process_key,
             business_key=business_key,
             started_by=actor,
@@ -120,14 +119,12 @@ class Engine:
         except Exception as exc:  # stored as it was before the failing step, for `retry`
             instance.state = self.serializer.encode(self._new_workflow(session, instance, data))
             instance.status = InstanceStatus.ERROR
-            session.add(instance)
-            session.flush()
+            store.insert_instance(session, instance)
             audit.record(session, instance, "started", now, actor, data=self.serializer.convert_data(data))
             return self._fail(session, instance, step, exc, actor, now)
         instance.state, instance.status = outcome.state, outcome.status
         instance.ended_at = now if outcome.status is InstanceStatus.COMPLETED else None
-        session.add(instance)
-        session.flush()
+        store.insert_instance(session, instance)
         started = audit.event(instance, "started", now, actor, data=self.serializer.convert_data(data))
         self._project(session, instance, workflow, step, outcome, actor, now, [started])
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
@@ -149,8 +146,7 @@ class Engine:
         """
         now = self.clock()
         data = self._checked_data(data)
-        row = store.task_row(session, task_id)
-        instance = store.lock_instance(session, row.instance_id, expected_revision)
+        instance, row = store.lock_task_instance(session, task_id, expected_revision)
         if not store.is_sqlite(session):  # read again under the row lock (SQLite's BEGIN IMMEDIATE already was)
             row = store.task_row(session, task_id)
         if row.status not in PENDING_TASK_STATUSES:

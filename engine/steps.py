@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.workflow import Workflow
 from SpiffWorkflow.util.task import TaskState
 
 from . import effects, projections
@@ -90,7 +91,7 @@ def run_step(
     Timers are judged by `now`, the engine's clock, not by the wall clock."""
     with effects.collecting() as emitted, step_time(now):
         apply_step(workflow, step)
-        workflow.do_engine_steps(will_complete_task=_before_task(step.patch))
+        run_engine_tasks(workflow, _before_task(step.patch))
         after = projections.take_snapshot(workflow)
         completed = step.task_id if step.action == "complete" else None
         plan = projections.plan_changes(workflow, before, after, completed)
@@ -126,6 +127,68 @@ def apply_step(workflow: BpmnWorkflow, step: Step) -> None:
         workflow.send_event(BpmnEvent(task.task_spec.event_definition, step.data))
     else:
         raise ValueError(f"unknown step action {step.action!r}")
+
+
+def run_engine_tasks(workflow: BpmnWorkflow, before_task: Callable[[Task], None]) -> None:
+    """`BpmnWorkflow.do_engine_steps`, mostly without its task tree walks.
+
+    SpiffWorkflow finds the READY engine tasks to run by walking a task tree: each subprocess's,
+    then the top one's, pass after pass until a pass runs nothing. A process is mostly a chain,
+    so a walk finds one task or none, and the walks are a good part of a step. Here the READY
+    tasks are found in the flat task maps instead, and a tree is walked only when more than one
+    could run, as their order is the walk's.
+    """
+    while _engine_pass(workflow, before_task):
+        pass
+    workflow.refresh_timers()
+
+
+def _engine_pass(workflow: BpmnWorkflow, before_task: Callable[[Task], None]) -> bool:
+    """One pass of SpiffWorkflow's `_do_engine_steps`: whether it ran anything or started a subprocess."""
+    active = workflow.get_active_subprocesses()
+    for subprocess in sorted(active, key=lambda sp: sp.depth, reverse=True):
+        while _run_ready(workflow, subprocess, before_task):
+            pass
+        if subprocess.parent_task_id is not None:
+            task = workflow.get_task_from_id(subprocess.parent_task_id)
+            task.task_spec._update(task)
+    ran = _run_ready(workflow, workflow, before_task)
+    return ran > 0 or len(workflow.get_active_subprocesses()) > len(active)
+
+
+def _run_ready(workflow: BpmnWorkflow, flow: Workflow, before_task: Callable[[Task], None]) -> int:
+    """Run the READY engine tasks a walk of `flow`'s tree would find, in its order; how many ran."""
+    ready = [
+        task
+        for tasks in (workflow.tasks, *(sp.tasks for sp in workflow.subprocesses.values()))
+        for task in tasks.values()
+        if task.state == TaskState.READY and not task.task_spec.manual and _walk_reaches(workflow, flow, task)
+    ]
+    if len(ready) > 1:
+        ready = [task for task in flow.get_tasks(state=TaskState.READY) if not task.task_spec.manual]
+    for task in ready:
+        before_task(task)
+        task.run()
+    return len(ready)
+
+
+def _walk_reaches(workflow: BpmnWorkflow, flow: Workflow, task: Task) -> bool:
+    """Whether SpiffWorkflow's walk for READY tasks from `flow`'s root visits `task`.
+
+    The walk goes down into the children of definite and finished tasks (not of predicted
+    ones) and into the subprocess a task holds; so up from `task`, every task must be one of
+    those until `flow`'s root.
+    """
+    while task is not flow.task_tree:
+        parent = task.parent
+        if parent is None:  # the root of a subprocess: go on from the task holding it
+            if task.workflow is workflow:
+                return False
+            parent = workflow.get_task_from_id(task.workflow.parent_task_id)
+        elif parent.state < TaskState.FUTURE and parent.id not in workflow.subprocesses:
+            return False
+        task = parent
+    return True
 
 
 def ready_task(workflow: BpmnWorkflow, task_id: str) -> Task:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,9 +21,17 @@ _SAVE_INSTANCE = (
     .where(_INSTANCES.c.id == bindparam("iid"), _INSTANCES.c.revision == bindparam("expected"))
     .values({c: bindparam(c) for c in ("state", "status", "updated_at", "ended_at", "revision")})
 )
+_INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
+_INSERTED_COLUMNS = [column.key for column in _INSTANCES.c if column.key != "id"]
 _SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
 _LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
+_SELECT_TASK_INSTANCE = (
+    select(ProcessInstance, _TASKS.c.status, _TASKS.c.claimed_by)
+    .join(_TASKS, _TASKS.c.instance_id == ProcessInstance.id)
+    .where(_TASKS.c.id == bindparam("tid"))
+)
+_LOCK_TASK_INSTANCE = _SELECT_TASK_INSTANCE.with_for_update(of=ProcessInstance)
 _SELECT_TIMER = select(_TIMERS.c.instance_id, _TIMERS.c.task_id, _TIMERS.c.due_at, _TIMERS.c.attempts).where(
     _TIMERS.c.id == bindparam("tid")
 )
@@ -40,6 +48,18 @@ def is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def insert_instance(session: Session, instance: ProcessInstance) -> None:
+    """INSERT a new instance at revision 1 and attach it to the session as if it had been loaded.
+
+    Every start inserts one; a statement built once costs a fraction of a unit-of-work flush.
+    """
+    instance.revision = 1
+    values = {key: getattr(instance, key) for key in _INSERTED_COLUMNS}
+    instance.id = session.connection().execute(_INSERT_INSTANCE, values).scalar_one()
+    make_transient_to_detached(instance)
+    session.add(instance)
+
+
 def lock_instance(session: Session, instance_id: int, expected_revision: int | None = None) -> ProcessInstance:
     """Load an instance for a step, locked (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
     already holds the database). Raises UnknownInstance, StaleRevision."""
@@ -47,9 +67,28 @@ def lock_instance(session: Session, instance_id: int, expected_revision: int | N
     instance = session.scalars(query, {"iid": instance_id}, execution_options={"populate_existing": True}).first()
     if instance is None:
         raise UnknownInstance(instance_id)
-    if expected_revision is not None and instance.revision != expected_revision:
-        raise StaleRevision(instance_id, expected_revision)
+    _check_revision(instance, expected_revision)
     return instance
+
+
+def lock_task_instance(
+    session: Session, task_id: str, expected_revision: int | None = None
+) -> tuple[ProcessInstance, Row]:
+    """Lock the instance of a task as `lock_instance` does, in the same statement reading the
+    task's status and claimant. On SQLite these are current (the database is held); PostgreSQL
+    locks only the instance row, so read them again with `task_row` there.
+    Raises UnknownTask, StaleRevision."""
+    query = _SELECT_TASK_INSTANCE if is_sqlite(session) else _LOCK_TASK_INSTANCE
+    row = session.execute(query, {"tid": task_id}, execution_options={"populate_existing": True}).first()
+    if row is None:
+        raise UnknownTask(task_id)
+    _check_revision(row[0], expected_revision)
+    return row[0], row
+
+
+def _check_revision(instance: ProcessInstance, expected_revision: int | None) -> None:
+    if expected_revision is not None and instance.revision != expected_revision:
+        raise StaleRevision(instance.id, expected_revision)
 
 
 def save_state(session: Session, instance: ProcessInstance, state: str, status: InstanceStatus, now: datetime) -> None:
