@@ -5,11 +5,17 @@ locked sleeps in SQLite's busy handler for 1, 2, 5, ... up to 100 ms between tri
 load the lock is often free while every waiter sleeps: a few gunicorn workers then spend more
 time waiting than writing. Writers of this database in every process first take a turn here:
 a thread lock inside the process, then an exclusive `flock` on a file beside the database
-across processes, polled every millisecond at most. The turn covers BEGIN IMMEDIATE to COMMIT.
+across processes. The turn covers BEGIN IMMEDIATE to COMMIT.
 
-The queue only speeds the hand-over; SQLite's own lock still guards the data. A writer that
-waits longer than `timeout` goes ahead without its turn and meets SQLite's busy timeout, as
-before; a process that dies in its turn releases it with its file descriptor.
+Across processes a writer blocks in `flock`, and the kernel wakes it the moment the turn is
+released. Polling with a timeout instead (a try every millisecond at most) left the lock idle
+at every hand-over and cost the waiters CPU: the mixed benchmark on SQLite served 6-25 % fewer
+requests/s in four paired runs. A blocked writer waits as long as the holder writes; a holder
+that dies releases its turn with its file descriptor, and one that hangs holds SQLite's lock
+too, so nobody could write meanwhile anyway. Inside a process, a writer that waits longer
+than `timeout` for the thread lock goes ahead without its turn and meets SQLite's busy timeout.
+
+The queue only speeds the hand-over; SQLite's own lock still guards the data.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,8 +32,6 @@ except ImportError:  # not on Windows: writers then rely on SQLite's busy handle
     fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
-FIRST_POLL = 0.0001
-LONGEST_POLL = 0.001
 
 
 class WriterQueue:
@@ -41,21 +44,19 @@ class WriterQueue:
 
     @contextmanager
     def turn(self) -> Iterator[bool]:
-        """Wait for this writer's turn and hold it for the block; yields False when `timeout`
-        passed first and the writer goes ahead without it."""
-        deadline = time.monotonic() + self.timeout
+        """Wait for this writer's turn and hold it for the block; yields False when the thread
+        lock was not free within `timeout` and the writer goes ahead without it."""
         self._after_fork()
         if not self._in_process.acquire(timeout=self.timeout):
             yield self._late()
             return
         try:
             fd = self._file()
-            held = self._lock(fd, deadline)
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                yield held or self._late()
+                yield True
             finally:
-                if held:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             self._in_process.release()
 
@@ -73,19 +74,6 @@ class WriterQueue:
         if self._fd is None:
             self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
-
-    @staticmethod
-    def _lock(fd: int, deadline: float) -> bool:
-        pause = FIRST_POLL
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, LONGEST_POLL)
 
 
 def writer_queue_for(database_path: str | None) -> WriterQueue | None:

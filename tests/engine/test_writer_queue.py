@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import threading
 
 import pytest
@@ -17,57 +18,62 @@ fcntl = pytest.importorskip("fcntl", reason="the writer queue needs flock (POSIX
 
 
 def _try_turn(path: str, results) -> None:
-    with WriterQueue(path, timeout=0.05).turn() as held:
+    with WriterQueue(path).turn() as held:
         results.put(held)
 
 
-def _turn_in_forked_child(queue: WriterQueue, results) -> None:
-    with queue.turn() as held:
+def _turn_in_forked_child(writers: WriterQueue, results) -> None:
+    with writers.turn() as held:
         results.put(held)
 
 
-def _record_turn(queue: WriterQueue, seen: list[bool]) -> None:
-    with queue.turn() as held:
-        seen.append(held)
+def _record_turn(writers: WriterQueue, seen: queue.Queue[bool]) -> None:
+    with writers.turn() as held:
+        seen.put(held)
+
+
+def _waits_until_released(holder: WriterQueue, waiter, results) -> None:
+    """Start `waiter` while `holder` holds a turn: it must still wait when the turn is let go."""
+    with holder.turn() as held:
+        assert held
+        waiter.start()
+        waiter.join(1.5)  # long enough for a spawned process to start and reach the lock
+        assert waiter.is_alive() and results.empty()
+    waiter.join(60)
+    assert results.get(timeout=5) is True
 
 
 def test_another_process_waits_while_a_turn_is_held(tmp_path):
     path = str(tmp_path / "minyi.sqlite3")
-    results = multiprocessing.get_context("spawn").Queue()
-    with WriterQueue(path).turn() as held:
-        assert held
-        child = multiprocessing.get_context("spawn").Process(target=_try_turn, args=(path, results))
-        child.start()
-        child.join(60)
-        assert results.get(timeout=5) is False  # it went ahead only after its timeout
-    child = multiprocessing.get_context("spawn").Process(target=_try_turn, args=(path, results))
-    child.start()
-    child.join(60)
-    assert results.get(timeout=5) is True
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    _waits_until_released(WriterQueue(path), spawn.Process(target=_try_turn, args=(path, results)), results)
 
 
 def test_a_forked_child_does_not_share_its_parents_turn(tmp_path):
-    queue = WriterQueue(str(tmp_path / "minyi.sqlite3"))
-    queue.timeout = 0.05
-    results = multiprocessing.get_context("fork").Queue()
-    with queue.turn() as held:
-        assert held
-        child = multiprocessing.get_context("fork").Process(target=_turn_in_forked_child, args=(queue, results))
-        child.start()
-        child.join(60)
-        assert results.get(timeout=5) is False
-    assert child.exitcode == 0
+    writers = WriterQueue(str(tmp_path / "minyi.sqlite3"))
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    _waits_until_released(writers, fork.Process(target=_turn_in_forked_child, args=(writers, results)), results)
+
+
+def test_two_queues_of_one_file_in_one_process_wait_for_each_other(tmp_path):
+    """As two processes do: they meet at the file lock."""
+    path = str(tmp_path / "minyi.sqlite3")
+    results: queue.Queue[bool] = queue.Queue()
+    waiter = WriterQueue(path)
+    _waits_until_released(WriterQueue(path), threading.Thread(target=_record_turn, args=(waiter, results)), results)
 
 
 def test_threads_of_one_process_take_turns(tmp_path):
-    queue = WriterQueue(str(tmp_path / "minyi.sqlite3"), timeout=0.05)
-    seen: list[bool] = []
-    with queue.turn() as held:
-        thread = threading.Thread(target=lambda: _record_turn(queue, seen))
+    writers = WriterQueue(str(tmp_path / "minyi.sqlite3"), timeout=0.05)
+    seen: queue.Queue[bool] = queue.Queue()
+    with writers.turn() as held:
+        thread = threading.Thread(target=_record_turn, args=(writers, seen))
         thread.start()
         thread.join(10)
-    assert held and seen == [False]
-    with queue.turn() as again:
+    assert held and seen.get_nowait() is False  # went ahead without a turn after its timeout
+    with writers.turn() as again:
         assert again
 
 
