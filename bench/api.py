@@ -4,7 +4,8 @@ The server runs as shipped (gunicorn.conf.py: threaded workers, 4 threads each, 
 keep-alive); on SQLite it runs once more with single-threaded sync workers, the baseline of
 that choice. Each client repeats: submit a petition (citizen), read the dispatcher's inbox,
 claim the oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
-p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim).
+p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim), and
+the CPU the gunicorn workers spent per request (Linux).
 
 Baseline, in the same process: the same four operations called directly on the petition
 domain (no HTTP, no serialization), one client, which shows what the web layer costs. Then
@@ -146,6 +147,27 @@ def run_clients(clients: list[Client], tokens: dict[str, str], rounds: int) -> N
         thread.join()
 
 
+def cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU time the processes have used so far (Linux /proc; None elsewhere)."""
+    try:
+        fields = [Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() for pid in pids]
+    except OSError:
+        return None
+    return sum(int(f[11]) + int(f[12]) for f in fields) / os.sysconf("SC_CLK_TCK")
+
+
+def children_of(pid: int) -> list[int]:
+    """The gunicorn workers of a master process (Linux /proc; empty elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]:
     tokens = prepare(url)
     port = free_port()
@@ -156,9 +178,12 @@ def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]
         for client in workers:
             client.latencies.clear()
             client.errors = client.conflicts = 0
+        server_pids = children_of(server.pid)
+        server_cpu = cpu_seconds(server_pids)
         started, client_cpu = time.perf_counter(), time.process_time()
         run_clients(workers, tokens, rounds)
         elapsed, client_cpu = time.perf_counter() - started, time.process_time() - client_cpu
+        server_cpu = None if server_cpu is None else cpu_seconds(server_pids) - server_cpu
     finally:
         server.terminate()
         server.wait(60)  # graceful: workers finish what they are doing
@@ -167,7 +192,9 @@ def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]
     return {"requests": len(latencies), "seconds": round(elapsed, 2), "rps": round(len(latencies) / elapsed, 1),
             "p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2),
             "errors": sum(c.errors for c in workers), "lost_claims": sum(c.conflicts for c in workers),
-            "client_cores": round(client_cpu / elapsed, 2)}  # of the 2 cores, what the clients themselves used
+            "client_cores": round(client_cpu / elapsed, 2),  # of the 2 cores, what the clients themselves used
+            # what the gunicorn workers spent per request, sockets included (in process: cpu_ms_per_request)
+            "worker_cpu_ms": None if server_cpu is None else round(server_cpu / len(latencies) * 1000, 2)}
 
 
 def run_direct(url: str, rounds: int) -> dict[str, Any]:
@@ -340,12 +367,13 @@ def main() -> None:
                                          **run_queries(args.postgres, tokens, 50 if args.quick else 200)}
     print(f"mixed workload (submit, inbox, claim, complete), {clients} clients x {rounds} rounds, "
           "gunicorn -w 2 (gthread, 4 threads: gunicorn.conf.py; baseline: single-threaded sync workers)")
-    print(f"{'':24s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'client cores':>13s}")
+    print(f"{'':24s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'client cores':>13s}"
+          f" {'worker CPU ms/req':>18s}")
     for key in ("direct_sqlite", "http_sqlite_sync_workers", "http_sqlite", "http_postgresql"):
         if key in figures:
             f = figures[key]
             print(f"{key:24s} {f['requests']:9d} {f['rps']:8.1f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f.get('errors', 0):7d}"
-                  + (f" {f['client_cores']:13.2f}" if "client_cores" in f else ""))
+                  + (f" {f['client_cores']:13.2f} {f['worker_cpu_ms'] or '-':>18}" if "client_cores" in f else ""))
     cpu = figures["cpu_ms_per_request"]
     print("server CPU per request (whole Flask app in process, SQLite), ms: "
           + ", ".join(f"{name} {value}" for name, value in cpu.items()))
