@@ -16,8 +16,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
@@ -32,15 +33,17 @@ from .xmlsafe import DEFAULT_MAX_BYTES, DefinitionXml, element_id_at_line, parse
 MAX_KEY_LENGTH = 255  # process_version.process_key
 SPIFF_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
 
+
+def _version_lookups(what: Any) -> tuple[Select, Select]:
+    """`what` of a process's latest version (`:key`), and of its numbered one (`:key`, `:version`)."""
+    of_key = ProcessVersion.process_key == bindparam("key")
+    return (select(what).where(of_key).order_by(ProcessVersion.version.desc()).limit(1),
+            select(what).where(of_key, ProcessVersion.version == bindparam("version")))
+
+
 # Built once: starting an instance looks its version up every time.
-_VERSIONS = ProcessVersion.__table__
-_OF_KEY = _VERSIONS.c.process_key == bindparam("key")
-_NUMBER = _VERSIONS.c.version == bindparam("version")
-_NEWEST_FIRST = _VERSIONS.c.version.desc()
-_LATEST = select(ProcessVersion).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
-_NUMBERED = select(ProcessVersion).where(_OF_KEY, _NUMBER)
-_LATEST_ID = select(_VERSIONS.c.id).where(_OF_KEY).order_by(_NEWEST_FIRST).limit(1)
-_NUMBERED_ID = select(_VERSIONS.c.id).where(_OF_KEY, _NUMBER)
+_ROW_LOOKUPS = _version_lookups(ProcessVersion)
+_ID_LOOKUPS = _version_lookups(ProcessVersion.id)
 
 
 @dataclass(frozen=True)
@@ -215,30 +218,18 @@ class Definitions:
 
     @staticmethod
     def _latest(session: Session, process_key: str) -> ProcessVersion | None:
-        return session.scalars(_LATEST, {"key": process_key}).first()
+        return session.scalars(_ROW_LOOKUPS[0], {"key": process_key}).first()
 
     def get_version(self, session: Session, process_key: str, version: int | None = None) -> ProcessVersion:
         """The given version of a process, or its latest. Raises UnknownProcess."""
-        if version is None:
-            found = self._latest(session, process_key)
-        else:
-            found = session.scalars(_NUMBERED, {"key": process_key, "version": version}).first()
-        if found is None:
-            raise UnknownProcess(process_key, version)
-        return found
+        return _looked_up(session, _ROW_LOOKUPS, process_key, version)
 
     @staticmethod
     def version_id(session: Session, process_key: str, version: int | None = None) -> int:
         """The id of `get_version`'s version, read without loading the row: every start asks
         for it, and the read must not be cached (another process may deploy meanwhile).
         Raises UnknownProcess."""
-        if version is None:
-            found = session.execute(_LATEST_ID, {"key": process_key}).scalar()
-        else:
-            found = session.execute(_NUMBERED_ID, {"key": process_key, "version": version}).scalar()
-        if found is None:
-            raise UnknownProcess(process_key, version)
-        return found
+        return _looked_up(session, _ID_LOOKUPS, process_key, version)
 
     @staticmethod
     def latest_versions(session: Session) -> list[ProcessVersion]:
@@ -318,3 +309,12 @@ def _problem(exc: ValidationException, documents: Sequence[DefinitionXml]) -> De
         element_id = element_id_at_line(root, line) if root is not None else None
     message = str(exc.args[0]) if exc.args else str(exc)
     return DefinitionProblem(file_name or "?", message, line=int(line) if line else None, element_id=element_id)
+
+
+def _looked_up(session: Session, lookups: tuple[Select, Select], process_key: str, version: int | None) -> Any:
+    """What `lookups` (see `_version_lookups`) find of the given or latest version. Raises UnknownProcess."""
+    latest, numbered = lookups
+    found = session.execute(latest if version is None else numbered, {"key": process_key, "version": version}).scalar()
+    if found is None:
+        raise UnknownProcess(process_key, version)
+    return found
