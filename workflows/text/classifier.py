@@ -108,6 +108,11 @@ class SchemeMatches(TransformerMixin, BaseEstimator):
         self.owners_ = {word: (np.array(sorted(columns)), 1 / len(columns)) for word, columns in owners.items()}
         return self
 
+    @property
+    def width(self) -> int:
+        """How many features it adds: one per category, for the whole text and for the title."""
+        return 2 * len(self.categories_)
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         titles = [text.split(SEPARATOR, 1)[0] for text in texts]
         return sparse.csr_matrix(MATCH_WEIGHT * np.hstack([self._matches(texts), self._matches(titles)]))
@@ -158,9 +163,10 @@ def _fit(texts: list[str], labels: list[str], scheme: Scheme, seed: int) -> Pipe
     match as a certainty."""
     extra = scheme_documents(scheme, set(labels))
     pipeline = build_pipeline(scheme, sorted(set(labels)), seed)
-    matrix = sparse.csr_matrix(pipeline.named_steps["features"].fit_transform(texts + [t for t, _ in extra]))
+    features = pipeline.named_steps["features"]
+    matrix = sparse.csr_matrix(features.fit_transform(texts + [t for t, _ in extra]))
     if extra:
-        match_columns = 2 * len(set(labels))
+        match_columns = features.transformer_list[-1][1].width  # SchemeMatches: the last features
         documents = sparse.diags(np.r_[np.zeros(len(texts)), np.ones(len(extra))])
         columns = sparse.diags(np.r_[np.zeros(matrix.shape[1] - match_columns), np.ones(match_columns)])
         matrix = (matrix - documents @ matrix @ columns).tocsr()
