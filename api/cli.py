@@ -29,8 +29,8 @@ from workflows.models import Petition
 from workflows.staff import Role, create_staff
 
 from . import evaluation_cli, report_cli, router_cli, text_cli
-from .serving import prepare_to_serve
 from .extensions import create_scheduler, scheduler_settings, services, start_embedded_scheduler
+from .serving import prepare_to_serve
 
 DEFINITION_SUFFIXES = (".bpmn", ".dmn")
 
