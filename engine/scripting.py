@@ -346,6 +346,25 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
                 context.pop(name, None)
 
 
+@functools.lru_cache(maxsize=2048)
+def _syntax_error(expression: str) -> SyntaxError | None:
+    try:
+        ast.parse(expression)
+    except SyntaxError as err:
+        return err
+    return None
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    """Spiff's PythonScriptEngine, parsing each distinct expression once when asked to validate
+    it: the DMN engine validates every input and rule expression on every evaluation."""
+
+    def validate(self, expression: str) -> None:
+        error = _syntax_error(expression)
+        if error is not None:
+            raise SyntaxError(*error.args)
+
+
 def create_script_engine(registry: ScriptRegistry, time_limit: float = 1.0) -> PythonScriptEngine:
     """The script engine every workflow gets: Spiff's PythonScriptEngine over the sandbox."""
-    return PythonScriptEngine(environment=SandboxedEnvironment(registry.functions(), time_limit))
+    return SandboxedScriptEngine(environment=SandboxedEnvironment(registry.functions(), time_limit))

@@ -229,6 +229,21 @@ def test_expressions_are_compiled_once(env):
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
 
 
+def test_validate_parses_each_expression_once_and_still_refuses_bad_syntax():
+    """The DMN engine validates its rule expressions on every evaluation; a SyntaxError is how
+    it tells a comparison ('> 5') from a value ('5'), so it must come back every time."""
+    from engine.scripting import _syntax_error
+
+    engine = create_script_engine(ScriptRegistry())
+    engine.validate("'validate-once-marker'")
+    before = _syntax_error.cache_info()
+    engine.validate("'validate-once-marker'")
+    assert _syntax_error.cache_info().hits == before.hits + 1
+    for _ in range(2):
+        with pytest.raises(SyntaxError):
+            engine.validate("> 'validate-once-marker'")
+
+
 def test_evaluate_refuses_to_hand_back_script_code(env):
     for expression in ("(v for v in items)", "lambda: 1", "map(double, items)"):
         with pytest.raises(ScriptError):
