@@ -47,6 +47,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="m
 
 def init_app(app: Flask) -> None:
     limiter.init_app(app)
+    _check_decorated_views_only(app)
     domain = create_domain(
         Database.from_url(app.config["DATABASE_URL"]),
         timezone=app.config["TIMEZONE"],
@@ -58,6 +59,14 @@ def init_app(app: Flask) -> None:
         suggestion_threshold=float(app.config["ROUTER_MIN_CONFIDENCE"]),
     )
     app.extensions["minyi"] = Services(domain=domain, report_settings=report_settings(app))
+
+
+def _check_decorated_views_only(app: Flask) -> None:
+    """Drop Flask-Limiter's app-wide before-request check unless default or application-wide
+    limits are configured: it only applies those, and resolving them on every request costs
+    tens of microseconds for nothing. A decorated view checks its own limits when called."""
+    if not app.config.get("RATELIMIT_DEFAULT") and not app.config.get("RATELIMIT_APPLICATION"):
+        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def report_settings(app: Flask) -> ReportSettings:

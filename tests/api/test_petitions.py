@@ -149,6 +149,20 @@ def test_submissions_are_rate_limited_per_address(app, client, reference_data):
     assert other.status_code == 201, "another address has its own allowance"
 
 
+def test_a_default_rate_limit_configured_applies_to_every_endpoint(database_url, db):
+    """Minyi drops Flask-Limiter's app-wide check when nothing needs it; a configured default
+    limit still needs it, and gets it."""
+    from api import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True,
+                      "RATELIMIT_DEFAULT": "2 per minute"})
+    try:
+        statuses = [app.test_client().get("/api/v1/tasks").status_code for _ in range(3)]
+    finally:
+        app.extensions["minyi"].db.dispose()
+    assert statuses == [401, 401, 429]
+
+
 # -- staff ----------------------------------------------------------------------------------
 
 
