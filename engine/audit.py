@@ -7,7 +7,7 @@ written on every step, so it avoids the ORM unit of work.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
@@ -15,11 +15,27 @@ from sqlalchemy.orm import Session
 from .models import InstanceEvent, InstanceStatus, ProcessInstance
 from .steps import Outcome, Step
 
+class AtRevision(Protocol):
+    """What an event is written against: an instance (`ProcessInstance`, or a `Revision` read
+    without loading it) at its revision."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def revision(self) -> int: ...
+
+
+class Revision(NamedTuple):
+    id: int
+    revision: int
+
+
 STEP_EVENT = {"start": "steps_run", "complete": "task_completed", "message": "message_received"}
 
 
 def event(
-    instance: ProcessInstance,
+    instance: AtRevision,
     kind: str,
     at: datetime,
     actor: str | None,
@@ -48,7 +64,7 @@ def write(session: Session, events: list[dict[str, Any]]) -> None:
         session.connection().execute(_INSERT, events)
 
 
-def record(session: Session, instance: ProcessInstance, kind: str, at: datetime, actor: str | None, **fields: Any) -> None:
+def record(session: Session, instance: AtRevision, kind: str, at: datetime, actor: str | None, **fields: Any) -> None:
     """Write a single event (see `event` for the fields)."""
     write(session, [event(instance, kind, at, actor, **fields)])
 

@@ -15,9 +15,9 @@ from sqlalchemy import Update, bindparam, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from . import audit
+from . import audit, store
 from .errors import TaskClaimedByOther, TaskNotOpen, UnknownTask
-from .models import PENDING_TASK_STATUSES, HumanTask, ProcessInstance, TaskStatus
+from .models import PENDING_TASK_STATUSES, HumanTask, TaskStatus
 
 _TASKS = HumanTask.__table__
 
@@ -105,6 +105,6 @@ def _conflict(row: HumanTask) -> Exception:
 
 
 def _recorded(session: Session, row: HumanTask, kind: str, now: datetime, actor: str, data=None) -> HumanTask:
-    instance = session.get(ProcessInstance, row.instance_id)
-    audit.record(session, instance, kind, now, actor, task_id=row.id, task_spec=row.task_spec, data=data)
+    at = audit.Revision(row.instance_id, store.revision_of(session, row.instance_id))
+    audit.record(session, at, kind, now, actor, task_id=row.id, task_spec=row.task_spec, data=data)
     return row

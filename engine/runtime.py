@@ -273,6 +273,10 @@ class Engine:
             raise UnknownInstance(instance_id)
         return instance
 
+    def revision_of(self, session: Session, instance_id: int) -> int:
+        """An instance's revision (what If-Match sends back), without loading its state."""
+        return store.revision_of(session, instance_id)
+
     def load_workflow(self, session: Session, instance: ProcessInstance) -> BpmnWorkflow:
         """The live workflow of an instance, for inspection (nothing is saved)."""
         return self._load(session, instance)

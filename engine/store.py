@@ -24,6 +24,7 @@ _SAVE_INSTANCE = (
 _INSERT_INSTANCE = insert(_INSTANCES).returning(_INSTANCES.c.id)
 _INSERTED_COLUMNS = [column.key for column in _INSTANCES.c if column.key != "id"]
 _SELECT_INSTANCE = select(ProcessInstance).where(ProcessInstance.id == bindparam("iid"))
+_SELECT_REVISION = select(_INSTANCES.c.revision).where(_INSTANCES.c.id == bindparam("iid"))
 _LOCK_INSTANCE = _SELECT_INSTANCE.with_for_update(of=ProcessInstance)
 _TASKS, _TIMERS = HumanTask.__table__, Timer.__table__
 _SELECT_TASK_INSTANCE = (
@@ -84,6 +85,15 @@ def lock_task_instance(
         raise UnknownTask(task_id)
     _check_revision(row[0], expected_revision)
     return row[0], row
+
+
+def revision_of(session: Session, instance_id: int) -> int:
+    """An instance's revision, without loading the instance: its state is most of the row.
+    Raises UnknownInstance."""
+    revision = session.connection().execute(_SELECT_REVISION, {"iid": instance_id}).scalar()
+    if revision is None:
+        raise UnknownInstance(instance_id)
+    return revision
 
 
 def _check_revision(instance: ProcessInstance, expected_revision: int | None) -> None:

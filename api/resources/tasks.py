@@ -62,9 +62,8 @@ def _detail(session: Session, entry: TaskEntry) -> dict:
 
 
 def _revision(session: Session, task: HumanTask) -> int:
-    """The instance's revision, sent back as If-Match (after a claim, the session holds the
-    instance the claim recorded its event on, so this reads nothing)."""
-    return services().engine.get_instance(session, task.instance_id).revision
+    """The instance's revision, sent back as If-Match."""
+    return services().engine.revision_of(session, task.instance_id)
 
 
 def _shown(session: Session, entry: TaskEntry) -> dict:
