@@ -50,3 +50,38 @@ def test_state_stored_in_format_1_still_loads():
     ready[0].run()
     workflow.do_engine_steps()
     assert [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.READY, manual=True)] == ["task_2"]
+
+
+def _stock_encoding(workflow, types: dict) -> dict:
+    """The state as SpiffWorkflow's own task converter writes it (our workflow converter and
+    data types kept: the first leaves the specs out)."""
+    from SpiffWorkflow.bpmn import BpmnWorkflow
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+    from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+    from engine.serializer import _StateOnlyWorkflowConverter
+
+    registry = BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: _StateOnlyWorkflowConverter})
+    for cls, (to_dict, from_dict) in types.items():
+        registry.register(cls, to_dict, from_dict)
+    serializer = BpmnWorkflowSerializer(registry)
+    return json.loads(json.dumps(registry.convert(workflow), cls=serializer._encoder_cls))
+
+
+def test_task_encoding_is_spiffworkflows_and_round_trips(deploy, step, engine, pending, db):
+    """Tasks are written by a leaner converter of our own: it must write what SpiffWorkflow's
+    does, for a call activity's subprocess too, and read it back to the same state."""
+    deploy("call_activity.bpmn", "called.bpmn")
+    instance = step(engine.start, "parent_process", {"department": "D01", "day": date(2026, 10, 1)}, "alice")
+    step(engine.complete_task, pending(instance.id)["child_task"].id, {"answer": Decimal("1.5")}, "alice")
+    fresh = Engine(engine.definitions, ScriptRegistry(), warm_workflows=0)
+    with db.read() as session:
+        stored = fresh.get_instance(session, instance.id)
+        workflow = fresh.load_workflow(session, stored)
+        specs = fresh.definitions.specs(session, stored.version_id)
+    serializer = StateSerializer()
+    ours = json.loads(serializer.encode(workflow))
+    assert ours["subprocesses"] and len(ours["tasks"]) > 5
+    assert {k: v for k, v in ours.items() if k not in ("serializer_version", FORMAT_KEY)} == _stock_encoding(workflow, serializer._types)
+    again = serializer.decode(json.dumps(ours), specs.spec, specs.subprocess_specs)
+    assert json.loads(serializer.encode(again)) == ours
