@@ -10,7 +10,9 @@ the CPU the gunicorn workers spent per request (Linux).
 Baseline, in the same process: the same four operations called directly on the petition
 domain (no HTTP, no serialization), one client, which shows what the web layer costs. Then
 the CPU time each operation costs through the whole Flask app in this process (no sockets):
-the budget a worker spends per request, which bounds requests/s on 2 cores.
+the budget a worker spends per request, which bounds requests/s on 2 cores; and the Python
+function calls each one makes, a count that stays the same from run to run where times drift
+with the machine, to compare two versions of the code.
 
 Second part (PostgreSQL): the inbox and the staff petition list against a bulk-loaded table
 of petitions and open tasks (1,000,000 / 200,000 in the full run): p95 latency.
@@ -21,15 +23,18 @@ Run from the project root: .venv/bin/python bench/api.py [--quick] [--json] [--p
 from __future__ import annotations
 
 import argparse
+import cProfile
 import http.client
 import json
 import os
+import pstats
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from statistics import quantiles
 from typing import Any
@@ -242,10 +247,11 @@ def run_direct(url: str, rounds: int) -> dict[str, Any]:
             "p50_ms": round(cuts[49] * 1000, 2), "p99_ms": round(cuts[98] * 1000, 2)}
 
 
-def run_cpu(url: str, rounds: int) -> dict[str, float]:
-    """CPU milliseconds per request of each operation, through the whole Flask app in this
-    process (routing, authentication, schemas, domain, database driver): what each request
-    costs a worker, whatever else the machine is doing."""
+def per_operation(url: str, rounds: int, measure: Callable[[Callable[[], Any]], tuple[Any, float]]) -> dict[str, float]:
+    """What each operation costs through the whole Flask app in this process (routing,
+    authentication, schemas, domain, database driver), by `measure`: it runs the request and
+    says what it cost, averaged here over `rounds` after five untimed rounds (they load the
+    processes, the calendar and the models)."""
     tokens = prepare(url)
     os.environ.update(server_env(url))
     from api import create_app
@@ -255,15 +261,14 @@ def run_cpu(url: str, rounds: int) -> dict[str, float]:
     spent = {"submit": 0.0, "inbox": 0.0, "claim": 0.0, "complete": 0.0}
 
     def timed(name: str, call):
-        started = time.process_time()
-        response = call()
-        spent[name] += time.process_time() - started
+        response, cost = measure(call)
+        spent[name] += cost
         if response.status_code >= 400:
             raise RuntimeError(f"{name}: {response.status_code} {response.get_data(as_text=True)[:200]}")
         return response
 
     for round_no in range(rounds + 5):
-        if round_no == 5:  # the first rounds load the processes, the calendar and the models
+        if round_no == 5:
             spent = dict.fromkeys(spent, 0.0)
         timed("submit", lambda: client.post("/api/v1/petitions", json=PETITION))
         inbox = timed("inbox", lambda: client.get("/api/v1" + INBOX, headers=dispatcher))
@@ -271,8 +276,31 @@ def run_cpu(url: str, rounds: int) -> dict[str, float]:
         timed("claim", lambda: client.post(f"/api/v1/tasks/{task}/claim", headers=dispatcher))
         timed("complete", lambda: client.post(f"/api/v1/tasks/{task}/complete", headers=dispatcher,
                                               json=DISPATCH))
-    per_request = {name: round(total / rounds * 1000, 2) for name, total in spent.items()}
-    return per_request | {"mean": round(sum(per_request.values()) / len(per_request), 2)}
+    per_request = {name: total / rounds for name, total in spent.items()}
+    return per_request | {"mean": sum(per_request.values()) / len(per_request)}
+
+
+def cpu_time(call: Callable[[], Any]) -> tuple[Any, float]:
+    """CPU milliseconds: what a request costs a worker, whatever else the machine is doing."""
+    started = time.process_time()
+    response = call()
+    return response, (time.process_time() - started) * 1000
+
+
+def python_calls(call: Callable[[], Any]) -> tuple[Any, float]:
+    """Python function calls (cProfile's count): unlike time, the same on every run of the same
+    code, so two versions compare on a machine whose speed drifts."""
+    profile = cProfile.Profile()
+    response = profile.runcall(call)
+    return response, pstats.Stats(profile).total_calls
+
+
+def run_cpu(url: str, rounds: int) -> dict[str, float]:
+    return {name: round(value, 2) for name, value in per_operation(url, rounds, cpu_time).items()}
+
+
+def run_calls(url: str, rounds: int) -> dict[str, float]:
+    return {name: round(value) for name, value in per_operation(url, rounds, python_calls).items()}
 
 
 def bulk_load(url: str, petitions: int, open_tasks: int) -> None:
@@ -345,6 +373,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         figures["direct_sqlite"] = run_direct(f"sqlite:///{directory}/direct.sqlite3", rounds)
         figures["cpu_ms_per_request"] = run_cpu(f"sqlite:///{directory}/cpu.sqlite3", rounds)
+        figures["python_calls_per_request"] = run_calls(f"sqlite:///{directory}/calls.sqlite3", min(rounds, 50))
         figures["http_sqlite"] = run_http(f"sqlite:///{directory}/http.sqlite3", clients, rounds)
         figures["http_sqlite_sync_workers"] = run_http(f"sqlite:///{directory}/sync.sqlite3", clients, rounds,
                                                        "--worker-class", "sync")
@@ -377,6 +406,8 @@ def main() -> None:
     cpu = figures["cpu_ms_per_request"]
     print("server CPU per request (whole Flask app in process, SQLite), ms: "
           + ", ".join(f"{name} {value}" for name, value in cpu.items()))
+    print("Python function calls per request (the same, counted: steady from run to run): "
+          + ", ".join(f"{name} {value:,}" for name, value in figures["python_calls_per_request"].items()))
     if "queries_postgresql" in figures:
         q = figures["queries_postgresql"]
         print(f"queries with {q['petitions']:,} petitions and {q['open_tasks']:,} open tasks (PostgreSQL), p95 ms: "
