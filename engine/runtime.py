@@ -6,6 +6,11 @@ the write transaction already holds the database lock from `BEGIN IMMEDIATE`), a
 `revision` is compared-and-set on save, so of two conflicting steps exactly one lands and the
 other gets a ConflictError.
 
+A task's completion may also run ahead, on a plain read (`prepare_completion`); its outcome is
+saved under the lock only if the instance is still at the revision it ran on, and otherwise the
+step runs again there. The revision moves with every change of the row, so an outcome is never
+saved over a state it was not computed from.
+
 All workflow execution happens before anything is written. When a script, condition or
 expression fails, nothing of the step is written; instead the instance is marked `error`
 with an incident that records the step, so `retry` can run it again once the cause is fixed.
