@@ -350,17 +350,10 @@ class Engine:
             return self._fail(session, instance, step, exc, actor, now)
         return self._save(session, instance, workflow, step, outcome, actor, now)
 
-    def _save(
-        self,
-        session: Session,
-        instance: ProcessInstance,
-        workflow: BpmnWorkflow,
-        step: Step,
-        outcome: Outcome,
-        actor: str | None,
-        now: datetime,
-    ) -> ProcessInstance:
-        """Persist a step's outcome on the locked instance: state, projections, events, listeners."""
+    def _save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, step: Step,
+              outcome: Outcome, actor: str | None, now: datetime) -> ProcessInstance:
+        """Persist a step's outcome on the locked instance (state, projections, events, listeners)
+        and keep its workflow warm for the next step."""
         store.save_state(session, instance, outcome.state, outcome.status, now)
         self._project(session, instance, workflow, step, outcome, actor, now)
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
