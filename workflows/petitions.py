@@ -194,15 +194,12 @@ class Petitions:
 
     def prepare_completion(self, session: Session, task_id: str, data: dict[str, Any], actor: str) -> PreparedStep | None:
         """Run a completion ahead of its write transaction (`Engine.prepare_completion`), on the
-        data as the task's form cleans it; None when the form refuses it, or it cannot run ahead."""
+        data as the task's form cleans it; None when it cannot run ahead. Raises InvalidForm, so
+        that refused data is answered without waiting for the writer."""
         task = session.get(HumanTask, task_id)
         if task is None:
             return None
-        try:
-            clean = validate_form(task.form, data)
-        except InvalidForm:
-            return None
-        return self.engine.prepare_completion(session, task_id, clean, actor)
+        return self.engine.prepare_completion(session, task_id, validate_form(task.form, data), actor)
 
     def find_for_citizen(self, session: Session, tracking_no: str, token: str) -> Petition:
         """The petition a citizen's token opens. Raises UnknownPetition for a wrong number or token alike."""
