@@ -52,7 +52,7 @@ class Signature:
 
     def top_terms(self, count: int) -> list[str]:
         """The `count` heaviest matter terms (ties broken by the term, so the choice is stable)."""
-        ranked = sorted((t for t in self.terms if t not in self.places), key=lambda t: (-self.terms[t], t))
+        ranked = sorted(self.matter, key=lambda t: (-self.matter[t], t))
         return ranked[:count]
 
 
