@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .models import InstanceEvent, InstanceStatus, ProcessInstance
 from .steps import Outcome, Step
 
+
 class AtRevision(Protocol):
     """What an event is written against: an instance (`ProcessInstance`, or a `Revision` read
     without loading it) at its revision."""
