@@ -53,6 +53,17 @@ def claim(session: Session, task_id: str, actor: str, now: datetime) -> HumanTas
     raise _conflict(row)
 
 
+def refuse_lost_claim(task: HumanTask, actor: str) -> None:
+    """Raise the conflict that claiming `task`, as last read, would meet. A caller that read the
+    task anyway answers a lost claim without a write transaction (on SQLite: without waiting
+    for the one writer); the claim itself still decides the race.
+
+    Raises TaskClaimedByOther, TaskNotOpen.
+    """
+    if task.status is not TaskStatus.OPEN and not (task.status is TaskStatus.CLAIMED and task.claimed_by == actor):
+        raise _conflict(task)
+
+
 def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force: bool = False) -> HumanTask:
     """Put a claimed task back in the open pool; only its claimant may, unless `force`.
 

@@ -259,6 +259,10 @@ class Engine:
     def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
         return claims.claim(session, task_id, actor, self.clock())
 
+    @staticmethod
+    def refuse_lost_claim(task: HumanTask, actor: str) -> None:
+        claims.refuse_lost_claim(task, actor)
+
     def unclaim(self, session: Session, task_id: str, actor: str, *, force: bool = False) -> HumanTask:
         return claims.unclaim(session, task_id, actor, self.clock(), force=force)
 

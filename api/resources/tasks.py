@@ -116,10 +116,12 @@ class Claim(MethodView):
         """Take a task so nobody else completes it meanwhile (409 when someone else has it)."""
         # Checked and read before the write transaction, which then holds only the claim: who
         # may work on a task depends on its lane and department, which never change, and the
-        # claim itself is a compare-and-set on the task's status.
+        # claim itself is a compare-and-set on the task's status. A claim already lost as read
+        # is answered without waiting for the writer.
         svc = services()
         with svc.db.read() as session:
             entry = _workable(session, task_id)
+            svc.engine.refuse_lost_claim(entry.task, current_staff().name)
             shown = _shown(session, entry)
         with svc.db.write() as session:
             task = svc.engine.claim(session, task_id, current_staff().name)

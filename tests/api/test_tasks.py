@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import jsonschema
 import pytest
+from sqlalchemy import select
 
+from engine import HumanTask
 from engine.db import utcnow
 from tests.api.drive import Citizen, Desk, is_problem
 from workflows.staff import Role, create_staff
@@ -237,6 +239,23 @@ def test_claim_and_unclaim(client, desk, db, at_triage):
     released = client.post(f"/api/v1/tasks/{task_id}/unclaim", headers=me)
     assert released.status_code == 200 and (released.get_json()["status"], released.get_json()["claimed_by"]) == ("open", None)
     assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=colleague).status_code == 200
+
+
+def test_a_claim_already_lost_is_answered_while_another_transaction_writes(app, client, desk, db, at_triage):
+    """A claim of a task someone else holds is refused from what it reads: it does not wait for
+    the write lock (SQLite's one writer, here held by another transaction that also locks the
+    task's row for PostgreSQL)."""
+    task_id = desk.task("dispatcher", at_triage.tracking_no, "triage_petition")["id"]
+    assert client.post(f"/api/v1/tasks/{task_id}/claim", headers=desk.headers("dispatcher")).status_code == 200
+    colleague, answers = another(db, "dispatcher"), []
+    with db.write() as session:
+        session.execute(select(HumanTask.id).where(HumanTask.id == task_id).with_for_update())
+        lost = threading.Thread(target=lambda: answers.append(
+            app.test_client().post(f"/api/v1/tasks/{task_id}/claim", headers=colleague)))
+        lost.start()
+        lost.join(timeout=10)
+        assert answers, "the lost claim waited for the writer"
+    assert is_problem(answers[0], 409) and "dispatcher-all" in answers[0].get_json()["detail"]
 
 
 def test_a_claim_answers_the_detail_as_reading_the_task_after_it(client, desk, at_triage):
