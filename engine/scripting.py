@@ -216,15 +216,22 @@ class _Abort(BaseException):
 class _Watchdog:
     """sys.settrace hook enforcing the time limit and a call-depth limit on script frames.
 
+    The limit is CPU time of the script's thread: time the thread spends waiting (for another
+    thread of a threaded worker to let go of the interpreter, for a busy host to schedule it)
+    is not the script's doing, and counted on the wall clock it failed trivial expressions
+    under load. A thread's CPU time never runs ahead of the wall clock, so the cheap monotonic
+    clock is read on every event and the CPU clock (a system call) only once it has passed.
+
     CPython switches a tracer off once it raises, hence the uncatchable _Abort and no finally
     or with blocks (they would run untraced). The depth limit keeps a RecursionError, which
     scripts can catch, from ever being raised inside this hook and switching it off.
     """
 
-    __slots__ = ("limit", "deadline", "depth")
+    __slots__ = ("limit", "deadline", "cpu_deadline", "depth")
 
     def __init__(self, limit: float):
-        self.limit, self.deadline, self.depth = limit, time.monotonic() + limit, 0
+        self.limit, self.depth = limit, 0
+        self.deadline, self.cpu_deadline = time.monotonic() + limit, time.thread_time() + limit
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> _Watchdog | None:
         if event == "call":
@@ -235,8 +242,8 @@ class _Watchdog:
                 raise _Abort(f"script calls nest deeper than {_MAX_DEPTH} levels")
         elif event == "return":
             self.depth -= 1
-        if time.monotonic() > self.deadline:
-            raise _Abort(f"the script ran past its time limit of {self.limit:g} s")
+        if time.monotonic() > self.deadline and time.thread_time() > self.cpu_deadline:
+            raise _Abort(f"the script ran past its time limit of {self.limit:g} s of CPU")
         return self
 
 

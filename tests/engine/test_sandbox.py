@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -334,6 +335,15 @@ def test_time_limit_works_in_a_worker_thread(env):
     assert not worker.is_alive()
     assert "time limit" in str(outcome["error"])
     assert sys.gettrace() is main_tracer
+
+
+def test_time_spent_waiting_does_not_count_against_the_limit():
+    """The limit is the script's CPU time: a host function that waits (as a thread of a busy
+    server waits for its turn to run) past the limit on the wall clock does not stop the script."""
+    sandbox = SandboxedEnvironment({"wait": lambda: time.sleep(1.5 * LIMIT) or 1}, time_limit=LIMIT)
+    context: dict = {}
+    sandbox.execute("waited = wait()\nafter = waited + 1", context)
+    assert context == {"waited": 1, "after": 2}
 
 
 def test_previous_tracer_is_restored_even_after_a_timeout(env):

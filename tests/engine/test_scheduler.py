@@ -100,9 +100,10 @@ def timer_rows(db) -> list[Timer]:
 
 
 def start_many(db, engine, key: str, count: int, data: dict) -> list[int]:
-    """Start `count` instances in one transaction; every one must be running. The sandbox's time
-    limit is wall-clock time, so for many starts the caller passes an engine with a generous one:
-    a garbage collection during one evaluation once failed a start of a thousand under load."""
+    """Start `count` instances in one transaction; every one must be running. For many starts the
+    caller passes an engine with a generous script time limit: a pause under load once failed a
+    start of a thousand, when the limit was counted on the wall clock (it is CPU time now, which
+    a garbage collection during an evaluation still counts)."""
     with db.write() as session:
         instances = [engine.start(session, key, data, "test") for _ in range(count)]
     failed = [i.id for i in instances if i.status is InstanceStatus.ERROR]
