@@ -14,9 +14,9 @@ from engine import Database, Definitions, Engine, ScriptRegistry, utcnow
 
 from .calendar import CalendarCache
 from .merge import Merging
-from .petitions import Petitions, Submission
+from .petitions import Petitions, Submission, Submitted
 from .scripts import register_script_functions
-from .text.duplicates import DuplicateDetection, DuplicateSettings
+from .text.duplicates import DuplicateDetection, DuplicateSettings, Lookahead
 from .text.router import ActiveClassifier
 from .text.suggestions import DEFAULT_THRESHOLD, TriageSuggestions
 
@@ -32,12 +32,24 @@ class Domain:
     duplicates: DuplicateDetection
     suggestions: TriageSuggestions
 
-    def read_ahead(self, submission: Submission) -> None:
-        """Do the text analysis of a submission before its write transaction (segmentation,
-        classification: milliseconds of CPU), so that on SQLite the other writers do not wait
-        for it; the step listeners inside the transaction find the results ready."""
-        self.duplicates.read_ahead(submission.title, submission.body, submission.location)
+    def submit(self, submission: Submission, actor: str | None = None) -> Submitted:
+        """Submit a petition in a transaction of its own, doing before it what it does not
+        decide: the text analysis (segmentation, classification: milliseconds of CPU) and, where
+        writers queue for one lock (SQLite), the near-duplicate lookup. Other writers then do
+        not wait for them; the step listeners inside the transaction find the results ready."""
         self.suggestions.read_ahead(submission.title, submission.body)
+        ahead = self._look_ahead(submission) if self.db.is_sqlite else None
+        if ahead is None:
+            self.duplicates.read_ahead(submission.title, submission.body, submission.location)
+        with self.db.write() as session:
+            if ahead is not None:
+                self.duplicates.expect(session, ahead)
+            return self.petitions.submit(session, submission, actor)
+
+    def _look_ahead(self, submission: Submission) -> Lookahead:
+        with self.db.read() as session:
+            return self.duplicates.look_ahead(session, submission.title, submission.body, submission.location,
+                                              self.petitions.clock())
 
 
 def create_domain(

@@ -61,14 +61,10 @@ class Petitions(MethodView):
 
         Limited per client address (429 beyond the limit).
         """
-        domain = services().domain
-        intake = Submission(**submission)
-        domain.read_ahead(intake)
-        with domain.db.write() as session:
-            submitted = domain.petitions.submit(session, intake)
-            petition = submitted.petition
-            return {"tracking_no": petition.tracking_no, "access_token": submitted.access_token,
-                    "status": petition.public_status, "due_at": petition.due_at, "emergency": petition.emergency}
+        submitted = services().domain.submit(Submission(**submission))
+        petition = submitted.petition
+        return {"tracking_no": petition.tracking_no, "access_token": submitted.access_token,
+                "status": petition.public_status, "due_at": petition.due_at, "emergency": petition.emergency}
 
     @staff_only(blp, *READERS)
     @blp.arguments(PetitionArgs, location="query")

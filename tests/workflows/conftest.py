@@ -99,8 +99,7 @@ def submit(domain, clock):
     def _submit(**fields: Any) -> Case:
         values = {"type": "complaint", "title": "小区门口道路破损", "body": "某某路12号小区门口路面塌陷，雨天积水严重。",
                   "contact_phone": "13800000000", **fields}
-        with domain.db.write() as session:
-            submitted = domain.petitions.submit(session, Submission(**values))
+        submitted = domain.submit(Submission(**values))
         return Case(domain, clock, submitted.petition.id, submitted.access_token)
 
     return _submit

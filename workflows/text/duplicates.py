@@ -9,6 +9,13 @@ copies) costs a lookup no more than a quiet one. The few best are read and score
 at or above the threshold are stored in `duplicate_candidate` in both directions, so triage
 lists them without computing anything. A petition's terms are deleted when it closes or is
 merged, so closed petitions are never candidates again.
+
+Where writers queue for one lock (SQLite), the lookup is made ahead of the petition's write
+transaction (`look_ahead`): scoring reads and segments the candidates' texts, milliseconds
+each for those this process has not seen, and no other writer should wait for that. The
+transaction then looks only at petitions indexed since (higher ids, received shortly before
+at the earliest), so two petitions submitted together still find each other. A candidate
+that closed in that moment is kept all the same; triage shows it with its status.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ TERM_CHARS = 32  # DuplicateTerm.term
 # Built once (as are the queries below): building a statement costs more CPU than running it.
 TEXTS_OF = select(Petition.id, Petition.title, Petition.body, Petition.location).where(
     Petition.id.in_(bindparam("ids", expanding=True)))
+LATEST_PETITION = select(func.max(Petition.id))
+# Petitions indexed after a lookahead were received at most this long before it: their write
+# transactions had begun, and take milliseconds (SQLite's busy timeout bounds them at 30 s).
+RECHECK_WINDOW = timedelta(minutes=10)
+AHEAD = "duplicates_ahead"  # session.info: the lookahead for the petition the transaction submits
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,17 @@ class DuplicateSettings:
 class Match:
     petition_id: int
     score: float
+
+
+@dataclass(frozen=True)
+class Lookahead:
+    """The near-duplicates of a petition's text found before its write transaction, as of the
+    index up to petition `seen_up_to`."""
+
+    text: tuple[str, str, str | None]  # title, body, location
+    at: datetime
+    seen_up_to: int
+    matches: list[Match]
 
 
 @dataclass(frozen=True)
@@ -83,15 +106,18 @@ def forget(session: Session, petition_id: int) -> None:
     session.execute(delete(DuplicateTerm).where(DuplicateTerm.petition_id == petition_id))
 
 
-def find(session: Session, petition: Petition, signature: Signature, settings: DuplicateSettings) -> list[Match]:
-    """The open petitions near-duplicate of `petition`, best first (its own terms need not be
-    indexed yet)."""
+def find(session: Session, signature: Signature, settings: DuplicateSettings, at: datetime, *,
+         excluding: int = 0, newer_than: int | None = None) -> list[Match]:
+    """The open petitions near-duplicate of a petition received `at`, best first: other than
+    petition `excluding` (its own terms need not be indexed yet), and with `newer_than` only
+    those of a higher id (indexed since a lookahead made `at`)."""
     terms = list(dict.fromkeys(t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)]))
     if not terms:
         return []
-    query = candidates_query(len(terms), bool(signature.places), settings)
+    query = candidates_query(len(terms), bool(signature.places), settings, newer_than is not None)
+    since = at - (RECHECK_WINDOW if newer_than is not None else timedelta(days=settings.window_days))
     ids = list(session.scalars(query, {
-        "since": petition.created_at - timedelta(days=settings.window_days), "petition_id": petition.id,
+        "since": since, "petition_id": excluding, "newer_than": newer_than,
         **{f"term_{i}": term for i, term in enumerate(terms)}}))
     if not ids:
         return []
@@ -101,14 +127,16 @@ def find(session: Session, petition: Petition, signature: Signature, settings: D
 
 
 @lru_cache(maxsize=64)
-def candidates_query(term_count: int, names_places: bool, settings: DuplicateSettings) -> Select:
-    """The candidates sharing terms `term_0` .. with petition `petition_id` since `since`: built
-    once per shape, since building a union of subqueries costs more than running it."""
+def candidates_query(term_count: int, names_places: bool, settings: DuplicateSettings, newer: bool = False) -> Select:
+    """The candidates sharing terms `term_0` .. with petition `petition_id` since `since` (and,
+    when `newer`, of an id above `newer_than`): built once per shape, since building a union of
+    subqueries costs more than running it."""
     since, petition_id = bindparam("since", type_=DuplicateTerm.created_at.type), bindparam("petition_id")
+    recent = [DuplicateTerm.petition_id > bindparam("newer_than")] if newer else []
     postings = union_all(*(
         select(select(DuplicateTerm.petition_id, DuplicateTerm.is_place, DuplicateTerm.has_place)
                .where(DuplicateTerm.term == bindparam(f"term_{i}"), DuplicateTerm.created_at >= since,
-                      DuplicateTerm.petition_id != petition_id)
+                      DuplicateTerm.petition_id != petition_id, *recent)
                .order_by(DuplicateTerm.created_at.desc()).limit(settings.per_term).subquery())
         for i in range(term_count))).subquery()
     shared = func.count()
@@ -132,10 +160,17 @@ def record(session: Session, petition_id: int, matches: list[Match], now: dateti
                 {"petition_id": m.petition_id, "candidate_id": petition_id, "score": m.score, "found_at": now})])
 
 
-def detect(session: Session, petition: Petition, settings: DuplicateSettings, now: datetime) -> list[Match]:
-    """Intake: find and keep the petition's near-duplicates, then index it for later ones."""
+def detect(session: Session, petition: Petition, settings: DuplicateSettings, now: datetime,
+           ahead: Lookahead | None = None) -> list[Match]:
+    """Intake: find and keep the petition's near-duplicates, then index it for later ones; with
+    `ahead`, what it found for this text, adding the petitions indexed since."""
     signature = signature_of(petition.title, petition.body, petition.location)
-    matches = find(session, petition, signature, settings)
+    if ahead is None:
+        matches = find(session, signature, settings, petition.created_at, excluding=petition.id)
+    else:
+        since = find(session, signature, settings, ahead.at, excluding=petition.id, newer_than=ahead.seen_up_to)
+        best = {m.petition_id: m for m in [*ahead.matches, *since]}
+        matches = sorted(best.values(), key=lambda m: (-m.score, m.petition_id))[:settings.scored]
     record(session, petition.id, matches, now)
     index_terms(session, petition, signature, settings)
     return matches
@@ -172,11 +207,25 @@ class DuplicateDetection:
         signature that `detect`, inside it, will ask for."""
         signature_of(title, body, location)
 
+    def look_ahead(self, session: Session, title: str, body: str, location: str | None, at: datetime) -> Lookahead:
+        """Find the near-duplicates of a petition about to be submitted, in a read transaction
+        before its write transaction; hand the result to that one with `expect`."""
+        seen_up_to = session.scalar(LATEST_PETITION) or 0  # first: what is indexed after it is looked at again
+        matches = find(session, signature_of(title, body, location), self.settings, at)
+        return Lookahead((title, body, location), at, seen_up_to, matches)
+
+    @staticmethod
+    def expect(session: Session, ahead: Lookahead) -> None:
+        """The transaction about to submit the petition of `ahead` uses what it found."""
+        session.info[AHEAD] = ahead
+
     def on_step(self, session: Session, report: StepReport) -> None:
         if report.action == "start" and "petition_id" in report.data:
             petition = session.get(Petition, report.data["petition_id"])
+            ahead = session.info.pop(AHEAD, None)
             if petition is not None and petition.status not in FINAL_STATUSES:
-                detect(session, petition, self.settings, report.at)
+                fits = ahead is not None and ahead.text == (petition.title, petition.body, petition.location)
+                detect(session, petition, self.settings, report.at, ahead if fits else None)
         closing = any(e.name == "status" and PetitionStatus(e.values["status"]) in FINAL_STATUSES for e in report.effects)
         if closing and report.action != "start":
             petition = petition_of_step(session, report)

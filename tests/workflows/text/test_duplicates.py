@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from workflows.petitions import Submission
 from workflows.text.duplicates import duplicates_of
 from workflows.text.models import DuplicateTerm
 from workflows.text.signature import signature_of, similarity
@@ -58,3 +59,37 @@ def test_only_recent_open_petitions_are_candidates(domain, submit, clock):
         assert session.scalar(select(func.count()).where(DuplicateTerm.petition_id == recent.petition_id)) == 0
         assert session.scalar(select(func.count()).where(DuplicateTerm.petition_id == old.petition_id)) > 0
     assert found(domain, submit(**REPHRASED)) == {}
+
+
+def submit_after_looking_ahead(domain, ahead, fields) -> int:
+    """The second half of `Domain.submit`: the write transaction, handed the lookahead `ahead`."""
+    with domain.db.write() as session:
+        domain.duplicates.expect(session, ahead)
+        return domain.petitions.submit(session, Submission(type="complaint", **fields)).petition.id
+
+
+def look_ahead(domain, fields):
+    with domain.db.read() as session:
+        return domain.duplicates.look_ahead(session, fields["title"], fields["body"], None, domain.petitions.clock())
+
+
+def test_a_petition_submitted_between_the_lookahead_and_the_write_is_found(domain, submit):
+    """Submitted together: the original is indexed after the rephrased one looked ahead, and
+    before its write transaction, which looks again at the petitions indexed since."""
+    earlier = submit(**ELEVATOR)
+    ahead = look_ahead(domain, REPHRASED)
+    assert [m.petition_id for m in ahead.matches] == [earlier.petition_id]
+    meanwhile = submit(**ELEVATOR)
+    rephrased = submit_after_looking_ahead(domain, ahead, REPHRASED)
+    with domain.db.read() as session:
+        assert {d.id for d in duplicates_of(session, rephrased)} == {earlier.petition_id, meanwhile.petition_id}
+        assert rephrased in {d.id for d in duplicates_of(session, meanwhile.petition_id)}
+
+
+def test_a_lookahead_for_another_text_is_not_used(domain, submit):
+    original = submit(**ELEVATOR)
+    ahead = look_ahead(domain, UNRELATED)
+    assert ahead.matches == []
+    rephrased = submit_after_looking_ahead(domain, ahead, REPHRASED)
+    with domain.db.read() as session:
+        assert [d.id for d in duplicates_of(session, rephrased)] == [original.petition_id]
