@@ -6,6 +6,10 @@ the write transaction already holds the database lock from `BEGIN IMMEDIATE`), a
 `revision` is compared-and-set on save, so of two conflicting steps exactly one lands and the
 other gets a ConflictError.
 
+A start may also run ahead, on a plain read (`prepare_start`): a new instance has nothing
+another step could change meanwhile, so `start` saves that outcome as it is, and on SQLite the
+one writer is held only for the writes.
+
 All workflow execution happens before anything is written. When a script, condition or
 expression fails, nothing of the step is written; instead the instance is marked `error`
 with an incident that records the step, so `retry` can run it again once the cause is fixed.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +60,20 @@ log = logging.getLogger(__name__)
 
 MESSAGE_KEYS = frozenset({"business_key", "instance_id"})
 
+
+@dataclass(frozen=True)
+class PreparedStart:
+    """A process start run ahead of its write transaction (`Engine.prepare_start`). A new
+    instance has nothing another step could have changed meanwhile, so `start` saves the
+    outcome as it is; a start that failed ahead runs again there, which records the failure."""
+
+    process_key: str
+    version_id: int
+    data: dict[str, Any]
+    now: datetime
+    workflow: BpmnWorkflow
+    outcome: Outcome | None  # None when the start failed, with
+    failure: Exception | None = None
 
 
 class Engine:
@@ -100,12 +119,17 @@ class Engine:
         *,
         business_key: str | None = None,
         version: int | None = None,
+        prepared: PreparedStart | None = None,
     ) -> ProcessInstance:
-        """Start the latest (or given) version of a process. Raises UnknownProcess, InvalidData."""
-        now = self.clock()
+        """Start the latest (or given) version of a process; with `prepared` (from
+        `prepare_start` with the same process and data), save the outcome it ran ahead.
+        Raises UnknownProcess, InvalidData."""
         data = self._checked_data(data)
+        if prepared is None or prepared.outcome is None or (prepared.process_key, prepared.data) != (process_key, data):
+            prepared = self._run_start(session, process_key, data, version)
+        now, workflow, outcome = prepared.now, prepared.workflow, prepared.outcome
         instance = ProcessInstance(
-            version_id=self.definitions.version_id(session, process_key, version),
+            version_id=prepared.version_id,
             process_key=process_key,
             business_key=business_key,
             started_by=actor,
@@ -113,15 +137,12 @@ class Engine:
             updated_at=now,
         )
         step = Step("start", data=data)
-        workflow = self._new_workflow(session, instance, data)
-        try:
-            outcome = run_step(self.serializer, workflow, projections.take_snapshot(workflow), step, now)
-        except Exception as exc:  # stored as it was before the failing step, for `retry`
-            instance.state = self.serializer.encode(self._new_workflow(session, instance, data))
+        if outcome is None:  # stored as it was before the failing step, for `retry`
+            instance.state = self.serializer.encode(self._new_workflow(session, instance.version_id, data))
             instance.status = InstanceStatus.ERROR
             store.insert_instance(session, instance)
             audit.record(session, instance, "started", now, actor, data=self.serializer.convert_data(data))
-            return self._fail(session, instance, step, exc, actor, now)
+            return self._fail(session, instance, step, prepared.failure, actor, now)
         instance.state, instance.status = outcome.state, outcome.status
         instance.ended_at = now if outcome.status is InstanceStatus.COMPLETED else None
         store.insert_instance(session, instance)
@@ -129,6 +150,14 @@ class Engine:
         self._project(session, instance, workflow, step, outcome, actor, now, [started])
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
         return instance
+
+    def prepare_start(
+        self, session: Session, process_key: str, data: Mapping[str, Any] | None = None, *, version: int | None = None
+    ) -> PreparedStart:
+        """Run a start on a plain read, before its write transaction, so that on SQLite the one
+        writer is held only while `start(prepared=...)` saves it. Nothing is written.
+        Raises UnknownProcess, InvalidData."""
+        return self._run_start(session, process_key, self._checked_data(data), version)
 
     def complete_task(
         self,
@@ -352,8 +381,18 @@ class Engine:
                      data={"action": step.action, "error": message})
         return instance
 
-    def _new_workflow(self, session: Session, instance: ProcessInstance, data: Mapping[str, Any]) -> BpmnWorkflow:
-        specs = self.definitions.specs(session, instance.version_id)
+    def _run_start(self, session: Session, process_key: str, data: dict[str, Any], version: int | None) -> PreparedStart:
+        now = self.clock()
+        version_id = self.definitions.version_id(session, process_key, version)
+        workflow = self._new_workflow(session, version_id, data)
+        try:
+            outcome = run_step(self.serializer, workflow, projections.take_snapshot(workflow), Step("start", data=data), now)
+        except Exception as exc:  # scripts and SpiffWorkflow may raise anything
+            return PreparedStart(process_key, version_id, data, now, workflow, None, exc)
+        return PreparedStart(process_key, version_id, data, now, workflow, outcome)
+
+    def _new_workflow(self, session: Session, version_id: int, data: Mapping[str, Any]) -> BpmnWorkflow:
+        specs = self.definitions.specs(session, version_id)
         workflow = BpmnWorkflow(specs.spec, specs.subprocess_specs, script_engine=self.script_engine)
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)

@@ -16,7 +16,7 @@ from .calendar import CalendarCache
 from .merge import Merging
 from .petitions import Petitions, Submission, Submitted
 from .scripts import register_script_functions
-from .text.duplicates import DuplicateDetection, DuplicateSettings, Lookahead
+from .text.duplicates import DuplicateDetection, DuplicateSettings
 from .text.router import ActiveClassifier
 from .text.suggestions import DEFAULT_THRESHOLD, TriageSuggestions
 
@@ -35,21 +35,21 @@ class Domain:
     def submit(self, submission: Submission, actor: str | None = None) -> Submitted:
         """Submit a petition in a transaction of its own, doing before it what it does not
         decide: the text analysis (segmentation, classification: milliseconds of CPU) and, where
-        writers queue for one lock (SQLite), the near-duplicate lookup. Other writers then do
-        not wait for them; the step listeners inside the transaction find the results ready."""
+        writers queue for one lock (SQLite), the near-duplicate lookup and the process's start,
+        in a read transaction. Other writers then do not wait for them; inside the write
+        transaction the step listeners find the results ready, and the start is saved as run."""
         self.suggestions.read_ahead(submission.title, submission.body)
-        ahead = self._look_ahead(submission) if self.db.is_sqlite else None
-        if ahead is None:
+        if not self.db.is_sqlite:
             self.duplicates.read_ahead(submission.title, submission.body, submission.location)
-        with self.db.write() as session:
-            if ahead is not None:
-                self.duplicates.expect(session, ahead)
-            return self.petitions.submit(session, submission, actor)
-
-    def _look_ahead(self, submission: Submission) -> Lookahead:
+            with self.db.write() as session:
+                return self.petitions.submit(session, submission, actor)
         with self.db.read() as session:
-            return self.duplicates.look_ahead(session, submission.title, submission.body, submission.location,
-                                              self.petitions.clock())
+            ahead = self.duplicates.look_ahead(session, submission.title, submission.body, submission.location,
+                                               self.petitions.clock())
+            prepared = self.petitions.prepare(session, submission)
+        with self.db.write() as session:
+            self.duplicates.expect(session, ahead)
+            return self.petitions.submit(session, submission, actor, prepared)
 
 
 def create_domain(

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from engine import Engine, HumanTask, ProcessInstance, StepReport, UnknownTask, audit
+from engine import Engine, HumanTask, PreparedStart, ProcessInstance, StepReport, UnknownTask, audit
 from engine.effects import Effect
 from engine.outbox import enqueue
 
@@ -82,6 +82,17 @@ class Submitted:
     access_token: str  # shown to the citizen once; only its hash is stored
 
 
+@dataclass(frozen=True)
+class PreparedSubmission:
+    """A submission's process start run ahead of its write transaction (`Petitions.prepare`),
+    under the tracking number drawn for it."""
+
+    submission: Submission
+    tracking_no: str
+    now: datetime  # when it was received
+    start: PreparedStart
+
+
 def petition_of_step(session: Session, report: StepReport) -> Petition | None:
     """The petition whose process took the step (None for a process without one). Several step
     listeners ask; the lookup by tracking number is made once per transaction, and brings along
@@ -124,6 +135,14 @@ def now_followed(session: Session, petition_id: int) -> None:
     _followed(session)[petition_id] = True
 
 
+def starting_petition(session: Session, report: StepReport) -> Petition | None:
+    """The petition whose own process `report`'s step started (`submit` says which), else None:
+    an instance a designer starts of the same process is no petition's."""
+    if report.action != "start" or report.instance.business_key not in session.info.get("starting", ()):
+        return None
+    return petition_of_step(session, report)
+
+
 def _petitions_of_steps(session: Session) -> dict[str, Petition | None]:
     return session.info.setdefault("petition_of_step", {})
 
@@ -143,13 +162,31 @@ class Petitions:
         self.pseudonym_key = pseudonym_key  # without one, petitioners go uncounted in hotspots
         engine.add_step_listener(self.apply_effects)
 
-    def submit(self, session: Session, submission: Submission, actor: str | None = None) -> Submitted:
-        """Create the petition and start its process, in the caller's transaction."""
+    def prepare(self, session: Session, submission: Submission) -> PreparedSubmission:
+        """Run a submission's process start on a plain read, before its write transaction, so
+        that on SQLite the one writer is held only while `submit` saves it. The tracking number
+        is drawn here and checked there."""
         now = self.clock()
+        tracking_no = _draw_tracking_no(now)
+        start = self.engine.prepare_start(session, PROCESS_KEY, self._start_data(session, submission, tracking_no, now))
+        return PreparedSubmission(submission, tracking_no, now, start)
+
+    def submit(self, session: Session, submission: Submission, actor: str | None = None,
+               prepared: PreparedSubmission | None = None) -> Submitted:
+        """Create the petition and start its process, in the caller's transaction; with
+        `prepared` (from `prepare` with this submission), save the start it ran ahead, unless its
+        tracking number was taken meanwhile."""
+        if prepared is not None and (prepared.submission != submission or _taken(session, prepared.tracking_no)):
+            prepared = None
+        if prepared is None:
+            now = self.clock()
+            tracking_no = self._new_tracking_no(session, now)
+            start_data = self._start_data(session, submission, tracking_no, now)
+        else:
+            tracking_no, start_data, now = prepared.tracking_no, prepared.start.data, prepared.now
         token = secrets.token_urlsafe(24)
-        suggested = self.suggest_department(session, submission.category)
         petition = Petition(
-            tracking_no=self._new_tracking_no(session, now),
+            tracking_no=tracking_no,
             access_token_hash=hash_token(token),
             status=PetitionStatus.RECEIVED,
             public_status=PUBLIC_STATUS[PetitionStatus.RECEIVED],
@@ -163,10 +200,17 @@ class Petitions:
         )
         session.add(petition)
         session.flush()
-        _petitions_of_steps(session)[petition.tracking_no] = petition  # the listeners of its first step need not look
-        start_data = {
-            "petition_id": petition.id,
-            "tracking_no": petition.tracking_no,
+        _petitions_of_steps(session)[tracking_no] = petition  # the listeners of its first step need not look
+        session.info.setdefault("starting", set()).add(tracking_no)
+        instance = self.engine.start(session, PROCESS_KEY, start_data, actor or "citizen", business_key=tracking_no,
+                                     prepared=prepared.start if prepared else None)
+        petition.instance_id = instance.id
+        return Submitted(petition, token)
+
+    def _start_data(self, session: Session, submission: Submission, tracking_no: str, now: datetime) -> dict[str, Any]:
+        """The process variables a petition starts with (docs/processes.md)."""
+        return {
+            "tracking_no": tracking_no,
             "type": submission.type,
             "urgency": submission.urgency,
             "title": submission.title,
@@ -174,11 +218,8 @@ class Petitions:
             "channel": submission.channel,
             "received_at": iso(now),
             "emergency_hint": submission.emergency_hint,
-            "suggested_department": suggested or "",
+            "suggested_department": self.suggest_department(session, submission.category) or "",
         }
-        instance = self.engine.start(session, PROCESS_KEY, start_data, actor or "citizen", business_key=petition.tracking_no)
-        petition.instance_id = instance.id
-        return Submitted(petition, token)
 
     def complete_task(self, session: Session, task_id: str, data: dict[str, Any], actor: str, **kwargs: Any) -> ProcessInstance:
         """Validate `data` with the task's form, then complete it. Raises InvalidForm, UnknownTask
@@ -213,7 +254,7 @@ class Petitions:
         petition = petition_of_step(session, report)
         if petition is None:
             return
-        if report.action == "start" and report.data.get("petition_id") == petition.id:
+        if starting_petition(session, report) is petition:
             petition.instance_id = report.instance.id  # now: it goes out in the UPDATE of the first status
         for effect in report.effects:
             if effect.name == "status":
@@ -309,8 +350,17 @@ class Petitions:
 
     @staticmethod
     def _new_tracking_no(session: Session, now: datetime) -> str:
-        """MY + date + 6 random digits; drawn again on the rare collision."""
+        """Drawn again on the rare collision."""
         while True:
-            candidate = f"MY{now:%Y%m%d}{secrets.randbelow(10**6):06d}"
-            if session.scalars(TRACKING_NO_TAKEN, {"tracking_no": candidate}).first() is None:
+            candidate = _draw_tracking_no(now)
+            if not _taken(session, candidate):
                 return candidate
+
+
+def _draw_tracking_no(now: datetime) -> str:
+    """MY + date + 6 random digits."""
+    return f"MY{now:%Y%m%d}{secrets.randbelow(10**6):06d}"
+
+
+def _taken(session: Session, tracking_no: str) -> bool:
+    return session.scalars(TRACKING_NO_TAKEN, {"tracking_no": tracking_no}).first() is not None
