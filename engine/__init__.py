@@ -34,7 +34,7 @@ from .models import (
     TaskStatus,
     Timer,
 )
-from .runtime import Engine, PreparedStart
+from .runtime import Engine, PreparedStart, PreparedStep
 from .steps import RetryPolicy, StepReport
 from .scripting import ScriptRegistry
 from .timers import claim_due_timers, fire_due_timers
@@ -42,7 +42,8 @@ from .timers import claim_due_timers, fire_due_timers
 __all__ = [
     "Base", "ConflictError", "Database", "DefinitionError", "DefinitionProblem", "Definitions", "DeployedVersion",
     "DuplicateRegistration", "Engine", "EngineError", "HumanTask", "Incident", "InstanceEvent", "InstanceNotRunnable",
-    "InstanceStatus", "InvalidData", "MessageWait", "NoMessageWaiting", "PreparedStart", "ProcessInstance", "ProcessVersion",
+    "InstanceStatus", "InvalidData", "MessageWait", "NoMessageWaiting", "PreparedStart", "PreparedStep", "ProcessInstance",
+    "ProcessVersion",
     "RetryPolicy", "ScriptError", "ScriptRegistry", "StaleRevision", "StepReport", "TaskClaimedByOther", "TaskNotOpen",
     "TaskStatus", "Timer", "UnknownInstance", "UnknownProcess", "UnknownTask", "claim_due_timers", "create_db_engine",
     "fire_due_timers", "utcnow",

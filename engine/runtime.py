@@ -10,6 +10,11 @@ A start may also run ahead, on a plain read (`prepare_start`): a new instance ha
 another step could change meanwhile, so `start` saves that outcome as it is, and on SQLite the
 one writer is held only for the writes.
 
+A task's completion may also run ahead, on a plain read (`prepare_completion`); its outcome is
+saved under the lock only if the instance is still at the revision it ran on, and otherwise the
+step runs again there. The revision moves with every change of the row, so an outcome is never
+saved over a state it was not computed from.
+
 All workflow execution happens before anything is written. When a script, condition or
 expression fails, nothing of the step is written; instead the instance is marked `error`
 with an incident that records the step, so `retry` can run it again once the cause is fixed.
@@ -34,6 +39,7 @@ from .db import utcnow
 from .definitions import Definitions
 from .errors import (
     DuplicateRegistration,
+    EngineError,
     InstanceNotRunnable,
     InvalidData,
     NoMessageWaiting,
@@ -74,6 +80,19 @@ class PreparedStart:
     workflow: BpmnWorkflow
     outcome: Outcome | None  # None when the start failed, with
     failure: Exception | None = None
+
+
+@dataclass(frozen=True)
+class PreparedStep:
+    """A task completion run ahead of its write transaction (`Engine.prepare_completion`): its
+    outcome holds while the instance stays at `revision`, which every change of the row moves."""
+
+    instance_id: int
+    revision: int
+    step: Step
+    now: datetime
+    workflow: BpmnWorkflow
+    outcome: Outcome
 
 
 class Engine:
@@ -167,23 +186,49 @@ class Engine:
         actor: str | None = None,
         *,
         expected_revision: int | None = None,
+        prepared: PreparedStep | None = None,
     ) -> ProcessInstance:
-        """Complete a READY user task with form data.
+        """Complete a READY user task with form data; with `prepared` (from `prepare_completion`
+        with the same task and data), save its outcome if the instance has not moved since.
 
         Raises UnknownTask, TaskNotOpen (completed or cancelled), TaskClaimedByOther,
         InstanceNotRunnable, StaleRevision, InvalidData.
         """
-        now = self.clock()
         data = self._checked_data(data)
         instance, row = store.lock_task_instance(session, task_id, expected_revision)
         if not store.is_sqlite(session):  # read again under the row lock (SQLite's BEGIN IMMEDIATE already was)
             row = store.task_row(session, task_id)
-        if row.status not in PENDING_TASK_STATUSES:
-            raise TaskNotOpen(task_id, row.status.value)
-        if row.status is TaskStatus.CLAIMED and actor is not None and row.claimed_by != actor:
-            raise TaskClaimedByOther(task_id, row.claimed_by or "")
-        _require_active(instance, "complete a task of")
-        return self._step(session, instance, self._load_for_step(session, instance), Step("complete", task_id, data), actor, now)
+        _check_completable(task_id, row, instance, actor)
+        step = Step("complete", task_id, data)
+        if (prepared is not None and prepared.instance_id == instance.id and prepared.revision == instance.revision
+                and prepared.step == step):
+            return self._save(session, instance, prepared.workflow, step, prepared.outcome, actor, prepared.now)
+        return self._step(session, instance, self._load_for_step(session, instance), step, actor, self.clock())
+
+    def prepare_completion(
+        self, session: Session, task_id: str, data: Mapping[str, Any] | None, actor: str | None
+    ) -> PreparedStep | None:
+        """Run a task's completion on a plain read of its instance, before the write transaction,
+        so that on SQLite the one writer is held only while the outcome is saved.
+
+        Nothing is written. None when it cannot run ahead (the task or instance is not open to
+        `actor`, the data is refused, the step fails): `complete_task` then decides under the
+        lock as it always does, and records a failure as an incident.
+        """
+        now = self.clock()
+        try:
+            data = self._checked_data(data)
+            instance, row = store.task_instance(session, task_id)
+            _check_completable(task_id, row, instance, actor)
+        except EngineError:
+            return None
+        step = Step("complete", task_id, data)
+        workflow, before = self._load_for_step(session, instance)
+        try:
+            outcome = run_step(self.serializer, workflow, before, step, now)
+        except Exception:  # noqa: BLE001  (run again under the lock, which records the failure)
+            return None
+        return PreparedStep(instance.id, instance.revision, step, now, workflow, outcome)
 
     def fire_timer(self, session: Session, timer_id: int, actor: str | None = "scheduler") -> ProcessInstance | None:
         """Fire one due timer. Returns None when the timer is gone or its instance is not active.
@@ -336,6 +381,12 @@ class Engine:
             if on_failure is not None:
                 return on_failure(exc)
             return self._fail(session, instance, step, exc, actor, now)
+        return self._save(session, instance, workflow, step, outcome, actor, now)
+
+    def _save(self, session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, step: Step,
+              outcome: Outcome, actor: str | None, now: datetime) -> ProcessInstance:
+        """Persist a step's outcome on the locked instance (state, projections, events, listeners)
+        and keep its workflow warm for the next step."""
         store.save_state(session, instance, outcome.state, outcome.status, now)
         self._project(session, instance, workflow, step, outcome, actor, now)
         self._warm.put(instance.id, WarmWorkflow(outcome.state, workflow, outcome.after))
@@ -424,6 +475,15 @@ class Engine:
             raise InvalidData({"data": [f"cannot be stored: {exc}"]}) from None
         return dict(data)
 
+
+
+def _check_completable(task_id: str, row, instance: ProcessInstance, actor: str | None) -> None:
+    """Raises TaskNotOpen, TaskClaimedByOther, InstanceNotRunnable."""
+    if row.status not in PENDING_TASK_STATUSES:
+        raise TaskNotOpen(task_id, row.status.value)
+    if row.status is TaskStatus.CLAIMED and actor is not None and row.claimed_by != actor:
+        raise TaskClaimedByOther(task_id, row.claimed_by or "")
+    _require_active(instance, "complete a task of")
 
 
 def _require_active(instance: ProcessInstance, action: str) -> None:

@@ -80,10 +80,21 @@ def lock_task_instance(
     locks only the instance row, so read them again with `task_row` there.
     Raises UnknownTask, StaleRevision."""
     query = _SELECT_TASK_INSTANCE if is_sqlite(session) else _LOCK_TASK_INSTANCE
+    instance, row = _task_instance(session, query, task_id)
+    _check_revision(instance, expected_revision)
+    return instance, row
+
+
+def task_instance(session: Session, task_id: str) -> tuple[ProcessInstance, Row]:
+    """The instance of a task with the task's status and claimant, read without a lock (to run
+    a step ahead of its write transaction). Raises UnknownTask."""
+    return _task_instance(session, _SELECT_TASK_INSTANCE, task_id)
+
+
+def _task_instance(session: Session, query, task_id: str) -> tuple[ProcessInstance, Row]:
     row = session.execute(query, {"tid": task_id}, execution_options={"populate_existing": True}).first()
     if row is None:
         raise UnknownTask(task_id)
-    _check_revision(row[0], expected_revision)
     return row[0], row
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 
-from engine import Engine, HumanTask, PreparedStart, ProcessInstance, StepReport, UnknownTask, audit
+from engine import Engine, HumanTask, PreparedStart, PreparedStep, ProcessInstance, StepReport, UnknownTask, audit
 from engine.effects import Effect
 from engine.outbox import enqueue
 
@@ -221,15 +221,26 @@ class Petitions:
             "suggested_department": self.suggest_department(session, submission.category) or "",
         }
 
-    def complete_task(self, session: Session, task_id: str, data: dict[str, Any], actor: str, **kwargs: Any) -> ProcessInstance:
-        """Validate `data` with the task's form, then complete it. Raises InvalidForm, UnknownTask
+    def complete_task(self, session: Session, task_id: str, data: dict[str, Any], actor: str, *,
+                      prepared: PreparedStep | None = None, **kwargs: Any) -> ProcessInstance:
+        """Validate `data` with the task's form, then complete it; `prepared` is what
+        `prepare_completion` ran ahead with the same arguments. Raises InvalidForm, UnknownTask
         and the engine's conflicts."""
         task = session.get(HumanTask, task_id)
         if task is None:
             raise UnknownTask(task_id)
         clean = validate_form(task.form, data)
         self._check_departments(session, task.form, clean)
-        return self.engine.complete_task(session, task_id, clean, actor, **kwargs)
+        return self.engine.complete_task(session, task_id, clean, actor, prepared=prepared, **kwargs)
+
+    def prepare_completion(self, session: Session, task_id: str, data: dict[str, Any], actor: str) -> PreparedStep | None:
+        """Run a completion ahead of its write transaction (`Engine.prepare_completion`), on the
+        data as the task's form cleans it; None when it cannot run ahead. Raises InvalidForm, so
+        that refused data is answered without waiting for the writer."""
+        task = session.get(HumanTask, task_id)
+        if task is None:
+            return None
+        return self.engine.prepare_completion(session, task_id, validate_form(task.form, data), actor)
 
     def find_for_citizen(self, session: Session, tracking_no: str, token: str) -> Petition:
         """The petition a citizen's token opens. Raises UnknownPetition for a wrong number or token alike."""

@@ -172,11 +172,15 @@ class Complete(MethodView):
         409 when it was completed already, is claimed by someone else, or (with If-Match) the
         process moved on since the revision given.
         """
-        svc, staff = services(), current_staff()
-        with svc.db.write() as session:
+        # Access is checked and the step is run before the write transaction, which then only
+        # saves it, unless the process moved on meanwhile (see Engine.prepare_completion).
+        svc, staff, petitions = services(), current_staff(), services().domain.petitions
+        with svc.db.read() as session:
             entry = _workable(session, task_id)
-            instance = svc.domain.petitions.complete_task(session, task_id, data, staff.name,
-                                                          expected_revision=headers.get("expected_revision"))
+            prepared = petitions.prepare_completion(session, task_id, data, staff.name)
+        with svc.db.write() as session:
+            instance = petitions.complete_task(session, task_id, data, staff.name, prepared=prepared,
+                                               expected_revision=headers.get("expected_revision"))
             petition = session.get(Petition, entry.petition.id) if entry.petition else None
             result = {"instance_id": instance.id, "status": instance.status, "revision": instance.revision,
                       "petition_status": petition.status if petition else None}
