@@ -172,13 +172,17 @@ class Complete(MethodView):
         409 when it was completed already, is claimed by someone else, or (with If-Match) the
         process moved on since the revision given.
         """
-        # Access is checked and the step is run before the write transaction, which then only
-        # saves it, unless the process moved on meanwhile (see Engine.prepare_completion).
         svc, staff, petitions = services(), current_staff(), services().domain.petitions
-        with svc.db.read() as session:
-            entry = _workable(session, task_id)
-            prepared = petitions.prepare_completion(session, task_id, data, staff.name)
+        entry, prepared = None, None
+        if svc.db.is_sqlite:
+            # Access is checked and the step run before the write transaction, which then only
+            # saves it unless the process moved on meanwhile (Engine.prepare_completion), so
+            # SQLite's one writer is held the shorter. Who may work on a task never changes.
+            with svc.db.read() as session:
+                entry = _workable(session, task_id)
+                prepared = petitions.prepare_completion(session, task_id, data, staff.name)
         with svc.db.write() as session:
+            entry = entry or _workable(session, task_id)
             instance = petitions.complete_task(session, task_id, data, staff.name, prepared=prepared,
                                                expected_revision=headers.get("expected_revision"))
             petition = session.get(Petition, entry.petition.id) if entry.petition else None
