@@ -1,6 +1,6 @@
 """Benchmark: the HTTP API under a mixed workload, served by gunicorn (2 workers) on loopback.
 
-The server runs as shipped (gunicorn.conf.py: threaded workers, 4 threads each, no
+The server runs as shipped (gunicorn.conf.py: threaded workers, 2 threads each, no
 keep-alive); on SQLite it runs once more with single-threaded sync workers, the baseline of
 that choice. Each client repeats: submit a petition (citizen), read the dispatcher's inbox,
 claim the oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
@@ -96,7 +96,7 @@ def server_env(url: str) -> dict[str, str]:
 
 
 def start_server(url: str, port: int, *flags: str) -> subprocess.Popen:
-    """gunicorn with 2 workers and the rest of gunicorn.conf.py (4 threads each), or `flags`."""
+    """gunicorn with 2 workers and the rest of gunicorn.conf.py (2 threads each), or `flags`."""
     env = {**os.environ, **server_env(url)}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-w", "2", *flags, "-b", f"127.0.0.1:{port}",
@@ -404,7 +404,7 @@ def main() -> None:
         figures["queries_postgresql"] = {"petitions": petitions, "open_tasks": tasks,
                                          **run_queries(args.postgres, tokens, 50 if args.quick else 200)}
     print(f"mixed workload (submit, inbox, claim, complete), {clients} clients x {rounds} rounds, "
-          "gunicorn -w 2 (gthread, 4 threads: gunicorn.conf.py; baseline: single-threaded sync workers)")
+          "gunicorn -w 2 (gthread, 2 threads: gunicorn.conf.py; baseline: single-threaded sync workers)")
     print(f"{'':24s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'rounds/s':>9s}"
           f" {'lost claims':>12s} {'client cores':>13s} {'worker CPU ms/req':>18s} {'/round':>7s}")
     for key in ("direct_sqlite", "http_sqlite_sync_workers", "http_sqlite", "http_postgresql"):
