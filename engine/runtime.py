@@ -141,10 +141,12 @@ class Engine:
         prepared: PreparedStart | None = None,
     ) -> ProcessInstance:
         """Start the latest (or given) version of a process; with `prepared` (from
-        `prepare_start` with the same process and data), save the outcome it ran ahead.
-        Raises UnknownProcess, InvalidData."""
+        `prepare_start` with the same process and data), save the outcome it ran ahead, unless
+        another version is the latest by now (a deploy meanwhile). Raises UnknownProcess,
+        InvalidData."""
         data = self._checked_data(data)
-        if prepared is None or prepared.outcome is None or (prepared.process_key, prepared.data) != (process_key, data):
+        if (prepared is None or prepared.outcome is None or (prepared.process_key, prepared.data) != (process_key, data)
+                or prepared.version_id != self.definitions.version_id(session, process_key, version)):
             prepared = self._run_start(session, process_key, data, version)
         now, workflow, outcome = prepared.now, prepared.workflow, prepared.outcome
         instance = ProcessInstance(

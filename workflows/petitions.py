@@ -136,11 +136,13 @@ def now_followed(session: Session, petition_id: int) -> None:
 
 
 def starting_petition(session: Session, report: StepReport) -> Petition | None:
-    """The petition whose own process `report`'s step started (`submit` says which), else None:
-    an instance a designer starts of the same process is no petition's."""
-    if report.action != "start" or report.instance.business_key not in session.info.get("starting", ()):
+    """The petition whose own process `report`'s step started, at submission or when a failed
+    start is retried; else None: an instance a designer starts of the same process with the
+    petition's tracking number as business key is not the petition's."""
+    if report.action != "start":
         return None
-    return petition_of_step(session, report)
+    petition = petition_of_step(session, report)
+    return petition if petition is not None and petition.instance_id in (None, report.instance.id) else None
 
 
 def _petitions_of_steps(session: Session) -> dict[str, Petition | None]:
@@ -201,7 +203,6 @@ class Petitions:
         session.add(petition)
         session.flush()
         _petitions_of_steps(session)[tracking_no] = petition  # the listeners of its first step need not look
-        session.info.setdefault("starting", set()).add(tracking_no)
         instance = self.engine.start(session, PROCESS_KEY, start_data, actor or "citizen", business_key=tracking_no,
                                      prepared=prepared.start if prepared else None)
         petition.instance_id = instance.id

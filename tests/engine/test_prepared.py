@@ -30,7 +30,7 @@ def prepare(db, engine):
     return _prepare
 
 
-def _events(db, engine, instance_id: int) -> list[tuple[str, dict | None]]:
+def _events(db, instance_id: int) -> list[tuple[str, dict | None]]:
     from sqlalchemy import select
 
     from engine import InstanceEvent
@@ -49,7 +49,7 @@ def test_a_prepared_completion_is_saved_as_it_ran(deploy, step, engine, pending,
     saved = step(engine.complete_task, task.id, {"note": "ok"}, "alice", prepared=prepared)
     assert saved.updated_at == prepared.now, "saved from the run ahead, not run again"
     assert saved.revision == instance.revision + 1 and list(pending(instance.id)) == ["task_2"]
-    assert ("task_completed", {"note": "ok"}) in _events(db, engine, instance.id)
+    assert ("task_completed", {"note": "ok"}) in _events(db, instance.id)
 
 
 def test_a_prepared_completion_is_run_again_once_the_instance_moved_on(deploy, step, engine, pending, prepare):
@@ -72,7 +72,7 @@ def test_a_completion_prepared_with_other_data_is_not_saved(deploy, step, engine
     prepared = prepare(task.id, {"note": "draft"})
     saved = step(engine.complete_task, task.id, {"note": "final"}, "alice", prepared=prepared)
     assert saved.updated_at != prepared.now
-    events = _events(db, engine, instance.id)
+    events = _events(db, instance.id)
     assert ("task_completed", {"note": "final"}) in events and ("task_completed", {"note": "draft"}) not in events
 
 

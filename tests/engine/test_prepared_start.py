@@ -1,11 +1,14 @@
 """A process start run ahead of its write transaction (`Engine.prepare_start`) is saved as it
-ran; one that failed ahead, or was run for other data, is run again by `start`."""
+ran; one that failed ahead, was run for other data, or on a version superseded since, is run
+again by `start`."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
 from engine import Incident, InstanceStatus, ProcessInstance
+
+from tests.conftest import ENGINE_DATA
 
 
 def instances(db) -> int:
@@ -51,3 +54,11 @@ def test_a_start_prepared_for_other_data_is_run_again(deploy, step, engine, db):
     prepared = prepare(db, engine, "fragile", {"divisor": 4})
     instance = step(engine.start, "fragile", {"divisor": 5}, "alice", prepared=prepared)
     assert instance.status is InstanceStatus.RUNNING and result_of(db, engine, instance.id) == 20
+
+
+def test_a_start_prepared_before_a_deploy_runs_again_on_the_new_version(deploy, step, engine, db):
+    deploy("script_error.bpmn")
+    prepared = prepare(db, engine, "fragile", {"divisor": 4})
+    deploy(("script_error.bpmn", (ENGINE_DATA / "script_error.bpmn").read_bytes().replace(b"100 / divisor", b"1000 / divisor")))
+    instance = step(engine.start, "fragile", {"divisor": 4}, "alice", prepared=prepared)
+    assert instance.version_id != prepared.version_id and result_of(db, engine, instance.id) == 250

@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from engine import InstanceStatus
+from workflows.domain import create_domain
 from workflows.petitions import Submission
 from workflows.text.duplicates import duplicates_of
 from workflows.text.models import DuplicateTerm
@@ -93,3 +95,16 @@ def test_a_lookahead_for_another_text_is_not_used(domain, submit):
     rephrased = submit_after_looking_ahead(domain, ahead, REPHRASED)
     with domain.db.read() as session:
         assert [d.id for d in duplicates_of(session, rephrased)] == [original.petition_id]
+
+
+def test_a_petition_whose_start_failed_is_looked_up_and_indexed_when_it_is_retried(domain, submit):
+    original = submit(**ELEVATOR)
+    fragile = create_domain(domain.db, script_time_limit=1e-9)  # every script runs out of time
+    failed = fragile.submit(Submission(type="complaint", contact_phone="13800000000", **REPHRASED)).petition
+    with domain.db.write() as session:
+        assert domain.engine.get_instance(session, failed.instance_id).status is InstanceStatus.ERROR
+        assert duplicates_of(session, failed.id) == []
+        assert domain.engine.retry(session, failed.instance_id, "admin").status is InstanceStatus.RUNNING
+    with domain.db.read() as session:
+        assert [d.id for d in duplicates_of(session, failed.id)] == [original.petition_id]
+        assert session.scalar(select(func.count()).where(DuplicateTerm.petition_id == failed.id)) > 0
