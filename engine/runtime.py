@@ -7,8 +7,8 @@ the write transaction already holds the database lock from `BEGIN IMMEDIATE`), a
 other gets a ConflictError.
 
 A start may also run ahead, on a plain read (`prepare_start`): a new instance has nothing
-another step could change meanwhile, so `start` saves that outcome as it is, and on SQLite the
-one writer is held only for the writes.
+another step could change meanwhile, so `start` saves that outcome as it is (unless a deploy
+made another version the latest), and on SQLite the one writer is held only for the writes.
 
 A task's completion may also run ahead, on a plain read (`prepare_completion`); its outcome is
 saved under the lock only if the instance is still at the revision it ran on, and otherwise the
