@@ -83,6 +83,16 @@ class Submitted:
 
 
 @dataclass(frozen=True)
+class PreparedCompletion:
+    """A task's completion validated and run ahead of its write transaction
+    (`Petitions.prepare_completion`), for `data` as given."""
+
+    task_id: str
+    data: dict[str, Any]
+    step: PreparedStep
+
+
+@dataclass(frozen=True)
 class PreparedSubmission:
     """A submission's process start run ahead of its write transaction (`Petitions.prepare`),
     under the tracking number drawn for it."""
@@ -223,25 +233,34 @@ class Petitions:
         }
 
     def complete_task(self, session: Session, task_id: str, data: dict[str, Any], actor: str, *,
-                      prepared: PreparedStep | None = None, **kwargs: Any) -> ProcessInstance:
-        """Validate `data` with the task's form, then complete it; `prepared` is what
-        `prepare_completion` ran ahead with the same arguments. Raises InvalidForm, UnknownTask
-        and the engine's conflicts."""
+                      prepared: PreparedCompletion | None = None, **kwargs: Any) -> ProcessInstance:
+        """Validate `data` with the task's form, then complete it; with `prepared` (what
+        `prepare_completion` ran ahead for this task and data) the data was validated there.
+        Raises InvalidForm, UnknownTask and the engine's conflicts."""
+        if prepared is not None and (prepared.task_id, prepared.data) == (task_id, data):
+            step = prepared.step
+            return self.engine.complete_task(session, task_id, step.step.data, actor, prepared=step, **kwargs)
+        return self.engine.complete_task(session, task_id, self._valid_data(session, task_id, data), actor, **kwargs)
+
+    def prepare_completion(self, session: Session, task_id: str, data: dict[str, Any], actor: str) -> PreparedCompletion | None:
+        """Validate a completion's data and run it ahead of its write transaction
+        (`Engine.prepare_completion`); None when it cannot run ahead. Raises InvalidForm, so that
+        refused data is answered without waiting for the writer: a task's form never changes."""
+        try:
+            clean = self._valid_data(session, task_id, data)
+        except UnknownTask:
+            return None
+        step = self.engine.prepare_completion(session, task_id, clean, actor)
+        return None if step is None else PreparedCompletion(task_id, data, step)
+
+    def _valid_data(self, session: Session, task_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """`data` as the task's form cleans it. Raises InvalidForm, UnknownTask."""
         task = session.get(HumanTask, task_id)
         if task is None:
             raise UnknownTask(task_id)
         clean = validate_form(task.form, data)
         self._check_departments(session, task.form, clean)
-        return self.engine.complete_task(session, task_id, clean, actor, prepared=prepared, **kwargs)
-
-    def prepare_completion(self, session: Session, task_id: str, data: dict[str, Any], actor: str) -> PreparedStep | None:
-        """Run a completion ahead of its write transaction (`Engine.prepare_completion`), on the
-        data as the task's form cleans it; None when it cannot run ahead. Raises InvalidForm, so
-        that refused data is answered without waiting for the writer."""
-        task = session.get(HumanTask, task_id)
-        if task is None:
-            return None
-        return self.engine.prepare_completion(session, task_id, validate_form(task.form, data), actor)
+        return clean
 
     def find_for_citizen(self, session: Session, tracking_no: str, token: str) -> Petition:
         """The petition a citizen's token opens. Raises UnknownPetition for a wrong number or token alike."""
