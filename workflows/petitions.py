@@ -104,9 +104,11 @@ class PreparedSubmission:
 
 
 def petition_of_step(session: Session, report: StepReport) -> Petition | None:
-    """The petition whose process took the step (None for a process without one). Several step
-    listeners ask; the lookup by tracking number is made once per transaction, and brings along
-    in the same query what the listeners of a status change would each look up next: the
+    """The petition whose process took the step: None for a process without one, and for an
+    instance that is not the petition's own though it has its tracking number as business key
+    (a designer may start any process with any key; it must not move a real petition). Several
+    step listeners ask; the lookup by tracking number is made once per transaction, and brings
+    along in the same query what the listeners of a status change would each look up next: the
     petition's latest assignment facts and whether any duplicate follows it."""
     key = report.instance.business_key
     if key is None:
@@ -115,7 +117,8 @@ def petition_of_step(session: Session, report: StepReport) -> Petition | None:
     if key not in known:
         row = session.execute(_step_petition_query(), {"tracking_no": key}).first()
         known[key] = None if row is None else _found(session, *row)
-    return known[key]
+    petition = known[key]
+    return petition if petition is not None and petition.instance_id in (None, report.instance.id) else None
 
 
 @cache
@@ -146,13 +149,9 @@ def now_followed(session: Session, petition_id: int) -> None:
 
 
 def starting_petition(session: Session, report: StepReport) -> Petition | None:
-    """The petition whose own process `report`'s step started, at submission or when a failed
-    start is retried; else None: an instance a designer starts of the same process with the
-    petition's tracking number as business key is not the petition's."""
-    if report.action != "start":
-        return None
-    petition = petition_of_step(session, report)
-    return petition if petition is not None and petition.instance_id in (None, report.instance.id) else None
+    """The petition whose process `report`'s step started, at submission or when a failed start
+    is retried; else None."""
+    return petition_of_step(session, report) if report.action == "start" else None
 
 
 def _petitions_of_steps(session: Session) -> dict[str, Petition | None]:
