@@ -478,7 +478,6 @@ class Engine:
         return dict(data)
 
 
-
 def _check_completable(task_id: str, row, instance: ProcessInstance, actor: str | None) -> None:
     """Raises TaskNotOpen, TaskClaimedByOther, InstanceNotRunnable."""
     if row.status not in PENDING_TASK_STATUSES:
