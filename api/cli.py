@@ -58,12 +58,18 @@ def init_app(app: Flask) -> None:
     router_cli.init_app(app)
 
 
+# Chatty at INFO, so quiet below DEBUG: APScheduler logs every run of every job (twice a second
+# for the sweep), SpiffWorkflow every state change of every task (some fifty per completion).
+CHATTY_LOGGERS = ("apscheduler.executors", "spiff")
+
+
 def configure_logging() -> None:
     """Log to stderr at LOG_LEVEL (default INFO) unless the host configured logging already."""
     level = str(current_app.config.get("LOG_LEVEL", "INFO")).upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if level != "DEBUG":  # APScheduler logs every run of every job at INFO: twice a second for the sweep
-        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    if level != "DEBUG":
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 db_group = AppGroup("db", help="Database schema.")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
+
+from api.cli import CHATTY_LOGGERS, configure_logging
 
 from engine import ProcessVersion
 from tests.conftest import ENGINE_DATA
@@ -61,3 +66,21 @@ def test_calendar_seed_reports_each_year(runner):
     result = runner.invoke(args=["calendar", "seed", "2026", "2027"])
     assert result.exit_code == 0
     assert "2026: official schedule" in result.output and "2027: statutory holidays only" in result.output
+
+
+@pytest.mark.parametrize("level,engine_steps_logged", [("INFO", False), ("DEBUG", True)])
+def test_serve_and_worker_log_the_engines_task_states_only_at_debug(app, level, engine_steps_logged):
+    """`minyi serve` and `minyi worker` log at INFO; SpiffWorkflow would log every state change
+    of every task there, some fifty lines per completed task."""
+    app.config["LOG_LEVEL"] = level
+    root, was = logging.getLogger(), logging.getLogger().level
+    root.setLevel(logging.DEBUG)  # as basicConfig would, had pytest not configured logging already
+    try:
+        with app.app_context():
+            configure_logging()
+        assert logging.getLogger("spiff.task").isEnabledFor(logging.INFO) is engine_steps_logged
+        assert logging.getLogger("engine.runtime").isEnabledFor(logging.INFO)  # Minyi's own still are
+    finally:
+        root.setLevel(was)
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
