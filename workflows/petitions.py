@@ -148,12 +148,6 @@ def now_followed(session: Session, petition_id: int) -> None:
     _followed(session)[petition_id] = True
 
 
-def starting_petition(session: Session, report: StepReport) -> Petition | None:
-    """The petition whose process `report`'s step started, at submission or when a failed start
-    is retried; else None."""
-    return petition_of_step(session, report) if report.action == "start" else None
-
-
 def _petitions_of_steps(session: Session) -> dict[str, Petition | None]:
     return session.info.setdefault("petition_of_step", {})
 
@@ -284,7 +278,7 @@ class Petitions:
         petition = petition_of_step(session, report)
         if petition is None:
             return
-        if starting_petition(session, report) is petition:
+        if report.action == "start":  # its own start (petition_of_step): at submission, or retried
             petition.instance_id = report.instance.id  # now: it goes out in the UPDATE of the first status
         for effect in report.effects:
             if effect.name == "status":

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from engine import Engine, StepReport
 
 from ..models import Petition
-from ..petitions import petition_of_step, starting_petition
+from ..petitions import petition_of_step
 from ..statuses import FINAL_STATUSES, PetitionStatus
 from .models import DuplicateCandidate, DuplicateTerm
 from .signature import Signature, signature_of, similarity
@@ -221,7 +221,7 @@ class DuplicateDetection:
 
     def on_step(self, session: Session, report: StepReport) -> None:
         if report.action == "start":
-            petition = starting_petition(session, report)
+            petition = petition_of_step(session, report)  # the petition's own start, at submission or retried
             ahead = session.info.pop(AHEAD, None)
             if petition is not None and petition.status not in FINAL_STATUSES:
                 fits = ahead is not None and ahead.text == (petition.title, petition.body, petition.location)
