@@ -28,7 +28,7 @@ def _authenticated() -> Staff:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         abort(401, description="send a staff API token as 'Authorization: Bearer <token>'")
-    with services().db.engine.connect() as connection:
+    with services().db.connect_for_reads() as connection:
         staff = authenticate(connection, token.strip())
     if staff is None:
         abort(401, description="the API token is not valid")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import enum
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -67,12 +68,17 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create_db_engine(url: str, **kwargs) -> Engine:
-    """Create an SQLAlchemy engine; SQLite files get WAL, foreign keys and a busy timeout."""
+IDLE_BEFORE_PING_SECONDS = 5.0
+
+
+def create_db_engine(url: str, *, ping_after_idle: float = IDLE_BEFORE_PING_SECONDS, **kwargs) -> Engine:
+    """Create an SQLAlchemy engine; SQLite files get WAL, foreign keys and a busy timeout, and
+    server connections are pinged before use once idle for `ping_after_idle` seconds."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_idle_connections(engine, ping_after_idle)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
     engine = create_engine(url, **kwargs)
@@ -98,6 +104,33 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that sat in the pool a while.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout, and a request checks out two or
+    three times (authentication, a read, a write), each ping a round trip. A connection checked in moments
+    ago is almost always alive (HikariCP skips its check within 500 ms, for the same reason),
+    so only one idle for `idle_seconds` is pinged. One that died since (the server restarted)
+    fails its request with a 503, and the failure invalidates the pool, as a failed ping does.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _note_idle_since(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            # Dead: this and every connection pooled before it are replaced, and checkout retries.
+            raise exc.InvalidatePoolError() from error
+
+
 KEPT_PER_UNIT = 1000  # a long batch job loading many rows keeps no more than these
 
 
@@ -111,13 +144,20 @@ def _keep_loaded(session: Session, instance: object) -> None:
 
 
 class Database:
-    """Owns the SQLAlchemy engine and hands out sessions framed as one transaction each."""
+    """Owns the SQLAlchemy engine and hands out sessions framed as one transaction each.
+
+    Except reads on a database server: they run without a transaction (autocommit). Under
+    READ COMMITTED each statement takes its own snapshot, in a transaction or not, so a read
+    unit's transaction only added a BEGIN and a ROLLBACK, two round trips of the four that
+    authenticating a request took. So a read unit must never write: nothing would undo it.
+    """
 
     def __init__(self, engine: Engine):
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         write_bind = engine.execution_options(sqlite_begin_immediate=True) if self.is_sqlite else engine
-        self._read_sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_bind = engine if self.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = sessionmaker(self._read_bind, expire_on_commit=False)
         self._write_sessions = sessionmaker(write_bind, expire_on_commit=False)
         for sessions in (self._read_sessions, self._write_sessions):
             event.listen(sessions, "loaded_as_persistent", _keep_loaded)
@@ -135,9 +175,15 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only unit of work; closing it ends the transaction (loaded rows stay readable)."""
+        """A read-only unit of work; closing it ends its transaction, on SQLite (loaded rows stay
+        readable)."""
         with self._read_sessions() as session:
             yield session
+
+    def connect_for_reads(self) -> Connection:
+        """A bare connection for a query or two outside any unit of work (as a read unit's:
+        without a transaction on a database server)."""
+        return self._read_bind.connect()
 
     def dispose(self) -> None:
         self.engine.dispose()

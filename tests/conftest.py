@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine as SAEngine
+from sqlalchemy import event, text
 
 import migrations
 import workflows.models  # noqa: F401  (the domain tables are part of every test database)
@@ -32,6 +33,14 @@ def _reset_postgres(url: str) -> None:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     sa_engine.dispose()
+
+
+@event.listens_for(SAEngine, "before_cursor_execute")
+def _refuse_writes_in_read_units(connection, _cursor, statement: str, *_args) -> None:
+    """Database.read() units run in autocommit on PostgreSQL, where nothing undoes a write:
+    every test there checks that none writes."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT" and not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        raise AssertionError(f"a read unit wrote: {statement[:200]}")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
