@@ -4,6 +4,7 @@ Nothing here knows what the processes are about. Hosts register the functions sc
 call (`ScriptRegistry`), frame transactions (`Database`) and drive the `Engine`.
 """
 
+from .claims import TaskChange
 from .db import Base, Database, create_db_engine, utcnow
 from .definitions import DeployedVersion, Definitions
 from .errors import (
@@ -44,7 +45,7 @@ __all__ = [
     "DuplicateRegistration", "Engine", "EngineError", "HumanTask", "Incident", "InstanceEvent", "InstanceNotRunnable",
     "InstanceStatus", "InvalidData", "MessageWait", "NoMessageWaiting", "PreparedStart", "PreparedStep", "ProcessInstance",
     "ProcessVersion",
-    "RetryPolicy", "ScriptError", "ScriptRegistry", "StaleRevision", "StepReport", "TaskClaimedByOther", "TaskNotOpen",
-    "TaskStatus", "Timer", "UnknownInstance", "UnknownProcess", "UnknownTask", "claim_due_timers", "create_db_engine",
+    "RetryPolicy", "ScriptError", "ScriptRegistry", "StaleRevision", "StepReport", "TaskChange", "TaskClaimedByOther",
+    "TaskNotOpen", "TaskStatus", "Timer", "UnknownInstance", "UnknownProcess", "UnknownTask", "claim_due_timers", "create_db_engine",
     "fire_due_timers", "utcnow",
 ]

@@ -1,19 +1,19 @@
 """Claiming, releasing and assigning user tasks: changes to the task projection only.
 
 These never touch workflow state, so they do not lock the instance: each is one conditional
-UPDATE on the task row, which makes two people claiming the same task race safely. A won
-claim brings the task the caller loaded up to date instead of reading it again, and the
-statements are built once: on this hot path, building one costs more than running it.
+UPDATE on the task row, which makes two people claiming the same task race safely. The
+UPDATE returns the task as changed, so a won claim reads neither it nor its instance's revision
+a second time, and the statements are built once: on this hot path, building one costs more
+than running it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, store
 from .errors import TaskClaimedByOther, TaskNotOpen, UnknownTask
@@ -32,14 +32,29 @@ def _transition(statuses, *conditions, changing: tuple[str, ...]) -> Update:
     )
 
 
+def _returning_task(statement: Update) -> Select:
+    """`statement` loading the task it changed into the session (over any copy loaded before)."""
+    return (select(HumanTask).from_statement(statement.returning(*_TASKS.c))
+            .execution_options(populate_existing=True))
+
+
 _CLAIMING = ("status", "claimed_by", "claimed_at")
-_CLAIM = _transition([TaskStatus.OPEN], changing=_CLAIMING)
-_RELEASE = _transition([TaskStatus.CLAIMED], changing=_CLAIMING)
-_RELEASE_OWN = _RELEASE.where(_TASKS.c.claimed_by == bindparam("actor"))
-_ASSIGN = _transition(PENDING_TASK_STATUSES, changing=("assignee", *_CLAIMING))
+_RELEASE_ANY = _transition([TaskStatus.CLAIMED], changing=_CLAIMING)
+_CLAIM = _returning_task(_transition([TaskStatus.OPEN], changing=_CLAIMING))
+_RELEASE = _returning_task(_RELEASE_ANY)
+_RELEASE_OWN = _returning_task(_RELEASE_ANY.where(_TASKS.c.claimed_by == bindparam("actor")))
+_ASSIGN = _returning_task(_transition(PENDING_TASK_STATUSES, changing=("assignee", *_CLAIMING)))
 
 
-def claim(session: Session, task_id: str, actor: str, now: datetime) -> HumanTask:
+class TaskChange(NamedTuple):
+    """A task as a claim, release or assignment left it, with its instance's revision (what
+    If-Match sends back)."""
+
+    task: HumanTask
+    revision: int
+
+
+def claim(session: Session, task_id: str, actor: str, now: datetime) -> TaskChange:
     """Take an open task. Claiming one's own claimed task is a no-op.
 
     Raises UnknownTask, TaskClaimedByOther, TaskNotOpen.
@@ -49,7 +64,7 @@ def claim(session: Session, task_id: str, actor: str, now: datetime) -> HumanTas
         return _recorded(session, row, "task_claimed", now, actor)
     row = _current(session, task_id)
     if row.status is TaskStatus.CLAIMED and row.claimed_by == actor:
-        return row
+        return _unchanged(session, row)
     raise _conflict(row)
 
 
@@ -64,7 +79,7 @@ def refuse_lost_claim(task: HumanTask, actor: str) -> None:
         raise _conflict(task)
 
 
-def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force: bool = False) -> HumanTask:
+def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force: bool = False) -> TaskChange:
     """Put a claimed task back in the open pool; only its claimant may, unless `force`.
 
     Raises UnknownTask, TaskClaimedByOther, TaskNotOpen.
@@ -75,11 +90,11 @@ def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force:
         return _recorded(session, row, "task_unclaimed", now, actor)
     row = _current(session, task_id)
     if row.status is TaskStatus.OPEN:
-        return row
+        return _unchanged(session, row)
     raise _conflict(row)
 
 
-def assign(session: Session, task_id: str, assignee: str, actor: str, now: datetime) -> HumanTask:
+def assign(session: Session, task_id: str, assignee: str, actor: str, now: datetime) -> TaskChange:
     """Give a pending task to `assignee` (claimed in their name). Raises UnknownTask, TaskNotOpen."""
     row = _set(session, _ASSIGN, task_id, assignee=assignee, status=TaskStatus.CLAIMED, claimed_by=assignee, claimed_at=now)
     if row is not None:
@@ -87,19 +102,10 @@ def assign(session: Session, task_id: str, assignee: str, actor: str, now: datet
     raise _conflict(_current(session, task_id))
 
 
-def _set(session: Session, statement: Update, task_id: str, *, actor: str | None = None, **changes: Any) -> HumanTask | None:
-    """Run a transition; the task as changed, or None when its condition did not hold.
-
-    The task is usually loaded already (the caller checked access on it): it is brought up
-    to date with the changes rather than read again.
-    """
+def _set(session: Session, statement: Select, task_id: str, *, actor: str | None = None, **changes: Any) -> HumanTask | None:
+    """Run a transition; the task as changed, or None when its condition did not hold."""
     params = {"task_id": task_id, "actor": actor, **{f"new_{name}": value for name, value in changes.items()}}
-    if session.connection().execute(statement, params).rowcount != 1:
-        return None
-    row = session.get(HumanTask, task_id)
-    for name, value in changes.items():
-        set_committed_value(row, name, value)
-    return row
+    return session.scalars(statement, params).first()
 
 
 def _current(session: Session, task_id: str) -> HumanTask:
@@ -115,7 +121,12 @@ def _conflict(row: HumanTask) -> Exception:
     return TaskNotOpen(row.id, row.status.value)
 
 
-def _recorded(session: Session, row: HumanTask, kind: str, now: datetime, actor: str, data=None) -> HumanTask:
-    at = audit.Revision(row.instance_id, store.revision_of(session, row.instance_id))
-    audit.record(session, at, kind, now, actor, task_id=row.id, task_spec=row.task_spec, data=data)
-    return row
+def _unchanged(session: Session, row: HumanTask) -> TaskChange:
+    return TaskChange(row, store.revision_of(session, row.instance_id))
+
+
+def _recorded(session: Session, row: HumanTask, kind: str, now: datetime, actor: str, data=None) -> TaskChange:
+    change = _unchanged(session, row)
+    audit.record(session, audit.Revision(row.instance_id, change.revision), kind, now, actor, task_id=row.id,
+                 task_spec=row.task_spec, data=data)
+    return change

@@ -35,6 +35,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from . import audit, claims, projections, store
+from .claims import TaskChange
 from .db import utcnow
 from .definitions import Definitions
 from .errors import (
@@ -332,17 +333,17 @@ class Engine:
         audit.record(session, instance, "terminated", now, actor, data={"reason": reason, "cancelled_tasks": cancelled})
         return instance
 
-    def claim(self, session: Session, task_id: str, actor: str) -> HumanTask:
+    def claim(self, session: Session, task_id: str, actor: str) -> TaskChange:
         return claims.claim(session, task_id, actor, self.clock())
 
     @staticmethod
     def refuse_lost_claim(task: HumanTask, actor: str) -> None:
         claims.refuse_lost_claim(task, actor)
 
-    def unclaim(self, session: Session, task_id: str, actor: str, *, force: bool = False) -> HumanTask:
+    def unclaim(self, session: Session, task_id: str, actor: str, *, force: bool = False) -> TaskChange:
         return claims.unclaim(session, task_id, actor, self.clock(), force=force)
 
-    def assign(self, session: Session, task_id: str, assignee: str, actor: str) -> HumanTask:
+    def assign(self, session: Session, task_id: str, assignee: str, actor: str) -> TaskChange:
         return claims.assign(session, task_id, assignee, actor, self.clock())
 
     # -- queries ---------------------------------------------------------------------------

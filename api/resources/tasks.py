@@ -14,7 +14,7 @@ from flask import abort
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
-from engine import HumanTask
+from engine import TaskChange
 from engine.db import utcnow
 from workflows.access import check_assignee, may_act, may_release
 from workflows.forms import FORMS
@@ -57,13 +57,10 @@ def _refuse(entry: TaskEntry) -> NoReturn:
     abort(403, description=f"a {current_staff().role.value} does not work on {task.lane or 'unlaned'} tasks{where}")
 
 
-def _detail(session: Session, entry: TaskEntry) -> dict:
-    return {"task": entry.task, "revision": _revision(session, entry.task), **_shown(session, entry)}
-
-
-def _revision(session: Session, task: HumanTask) -> int:
-    """The instance's revision, sent back as If-Match."""
-    return services().engine.revision_of(session, task.instance_id)
+def _detail(session: Session, entry: TaskEntry, change: TaskChange | None = None) -> dict:
+    """A task's detail, with the task as `change` left it when given."""
+    change = change or TaskChange(entry.task, services().engine.revision_of(session, entry.task.instance_id))
+    return _with_change(_shown(session, entry), change)
 
 
 def _shown(session: Session, entry: TaskEntry) -> dict:
@@ -75,9 +72,10 @@ def _shown(session: Session, entry: TaskEntry) -> dict:
             "suggestion": services().domain.suggestions.for_task(session, entry.task, entry.petition)}
 
 
-def _changed(session: Session, entry: TaskEntry, task: HumanTask) -> dict:
-    """The detail of a task just claimed, released or assigned (`task`, as the change left it)."""
-    return _detail(session, TaskEntry(task, entry.petition))
+def _with_change(shown: dict, change: TaskChange) -> dict:
+    """A task's detail: what `_shown` gave, with the task and revision (sent back as If-Match)
+    as `change` left them."""
+    return {"task": change.task, "revision": change.revision, **shown}
 
 
 @blp.route("")
@@ -124,8 +122,7 @@ class Claim(MethodView):
             svc.engine.refuse_lost_claim(entry.task, current_staff().name)
             shown = _shown(session, entry)
         with svc.db.write() as session:
-            task = svc.engine.claim(session, task_id, current_staff().name)
-            return {"task": task, "revision": _revision(session, task), **shown}
+            return _with_change(shown, svc.engine.claim(session, task_id, current_staff().name))
 
 
 @blp.route("/<task_id>/unclaim")
@@ -141,7 +138,7 @@ class Unclaim(MethodView):
             force = may_release(staff, entry.task)
             if not force and not may_act(staff, entry.task):
                 _refuse(entry)
-            return _changed(session, entry, svc.engine.unclaim(session, task_id, staff.name, force=force))
+            return _detail(session, entry, svc.engine.unclaim(session, task_id, staff.name, force=force))
 
 
 @blp.route("/<task_id>/assign")
@@ -156,7 +153,7 @@ class Assign(MethodView):
         with svc.db.write() as session:
             entry = visible_task(session, current_staff(), task_id)
             assignee = check_assignee(session, entry.task, assignment["assignee"])
-            return _changed(session, entry, svc.engine.assign(session, task_id, assignee.name, current_staff().name))
+            return _detail(session, entry, svc.engine.assign(session, task_id, assignee.name, current_staff().name))
 
 
 @blp.route("/<task_id>/complete")

@@ -64,7 +64,7 @@ def test_eight_threads_claiming_the_same_task(first_task, engine, pending, db):
 
     def claim(index: int):
         with db.write() as session:
-            return engine.claim(session, task.id, f"user{index}").claimed_by
+            return engine.claim(session, task.id, f"user{index}").task.claimed_by
 
     outcomes = run_concurrently(8, claim)
     winners = [o for o in outcomes if isinstance(o, str)]
