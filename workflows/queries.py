@@ -21,6 +21,7 @@ from engine import HumanTask, InstanceEvent, UnknownTask
 from engine.models import PENDING_TASK_STATUSES
 
 from .access import Caller, caller_params, may_see, visible_tasks
+from .masking import mask_email, mask_name, mask_phone
 from .models import Petition
 from .staff import Role, Staff
 from .statuses import PUBLIC_STATUS, PetitionStatus, PublicStatus
@@ -102,30 +103,6 @@ def petitions_query(f: PetitionFilter, now: datetime) -> Select:
         query = query.where(or_(Petition.tracking_no == f.text.strip(), Petition.title.icontains(f.text, autoescape=True),
                                 Petition.body.icontains(f.text, autoescape=True)))
     return query
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """13800001234 → 138****1234: enough to recognise, not enough to call."""
-    if not phone:
-        return phone
-    digits = phone.replace(" ", "").replace("-", "")
-    keep_head, keep_tail = (3, 4) if len(digits) >= 9 else (1, 2)
-    return digits[:keep_head] + "*" * max(len(digits) - keep_head - keep_tail, 1) + digits[-keep_tail:]
-
-
-def mask_name(name: str | None) -> str | None:
-    """张三 → 张*; a one-character name is masked whole."""
-    if not name:
-        return name
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
-
-
-def mask_email(email: str | None) -> str | None:
-    """alice@example.com → a***@example.com."""
-    if not email:
-        return email
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def _reads_through(cls: type) -> type:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from ..departments import DepartmentNotFound
 from ..errors import InvalidForm, PetitionError
 from ..models import Department, Petition
-from ..queries import mask_email, mask_name, mask_phone
+from ..masking import mask_email, mask_name, mask_phone, mask_text
 from ..staff import Staff
 from .periods import HalfYear
 from .tables import PanelPeriod, PanelScore
@@ -195,17 +195,6 @@ def sample_seed(session: Session, period: HalfYear, now: datetime) -> int:
 def rank(seed: int, petition_id: int) -> bytes:
     """A petition's fixed pseudo-random rank under `seed`."""
     return hashlib.blake2b(petition_id.to_bytes(8, "big"), key=seed.to_bytes(8, "big"), digest_size=8).digest()
-
-
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-
-
-def mask_text(text: str | None) -> str | None:
-    """Free text with the mobile numbers and e-mail addresses in it masked."""
-    if not text:
-        return text
-    return EMAIL.sub(lambda m: mask_email(m.group()), MOBILE.sub(lambda m: mask_phone(m.group()), text))
 
 
 @dataclass(frozen=True)
