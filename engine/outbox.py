@@ -92,6 +92,9 @@ class NoSender(EngineError):
         super().__init__(f"no sender for channel {channel!r}")
 
 
+_INSERT = insert(OutboxMessage.__table__)
+
+
 def enqueue(
     session: Session,
     channel: str,
@@ -111,9 +114,6 @@ def enqueue(
         "channel": channel, "recipient": recipient, "subject": subject, "body": body, "payload": payload,
         "created_at": now, "next_attempt_at": now, "attempts": 0,
     })
-
-
-_INSERT = insert(OutboxMessage.__table__)
 
 
 def deliver_pending(
