@@ -1,7 +1,8 @@
 """Database plumbing: the declarative base, engine creation and transaction framing.
 
 The engine never commits on its own: callers frame one transaction per step with
-`Database.write()` (or `read()` for queries) and pass the session down. On SQLite a write
+`Database.write()` (or a unit of `read()` for queries, without a transaction on a database
+server) and pass the session down. On SQLite a write
 transaction starts with `BEGIN IMMEDIATE`, so concurrent steps queue on the database lock
 instead of failing late with "database is locked" at commit time, and takes its turn in the
 `WriterQueue` first, so the lock passes to the next writer as soon as it is free.
@@ -122,7 +123,7 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
 
     @event.listens_for(engine, "checkout")
     def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
-        if time.monotonic() - record.info.get("idle_since", 0.0) < idle_seconds:
+        if time.monotonic() - record.info.get("idle_since", float("-inf")) < idle_seconds:
             return
         try:
             dialect.do_ping(dbapi_connection)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .db import Database
@@ -134,12 +135,7 @@ def deliver_pending(
             _record_failure(db, message, exc, now, policy)
         else:
             sent += 1
-            with db.write() as session:
-                session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id == message.id)
-                    .values(sent_at=now, attempts=message.attempt, last_error=None)
-                )
+            _record(db, message, sent_at=now, attempts=message.attempt, last_error=None)
     return DeliveryReport(sent, failed)
 
 
@@ -163,9 +159,19 @@ def _record_failure(db: Database, message: Message, exc: Exception, now: datetim
     retry_at = now + policy.delay(message.attempt)
     log.warning("outbox message %s (attempt %s) not sent: %s; next try at %s", message.id, message.attempt, error,
                 retry_at.isoformat())
-    with db.write() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message.id)
-            .values(attempts=message.attempt, last_error=error, next_attempt_at=retry_at)
-        )
+    _record(db, message, attempts=message.attempt, last_error=error, next_attempt_at=retry_at)
+
+
+def _record(db: Database, message: Message, **outcome: Any) -> None:
+    """Write a message's outcome, once more on a fresh connection if the server dropped the
+    pooled one while the message was out (a restart): the UPDATE can run twice, and a sent
+    message whose outcome was lost would be sent again when its lease runs out."""
+    statement = update(OutboxMessage).where(OutboxMessage.id == message.id).values(**outcome)
+    for last_try in (False, True):
+        try:
+            with db.write() as session:
+                session.execute(statement)
+            return
+        except DBAPIError as error:
+            if last_try or not error.connection_invalidated:
+                raise

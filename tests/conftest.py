@@ -4,6 +4,7 @@ set), migrated once per session and emptied before each test, and a real engine 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,16 @@ def _reset_postgres(url: str) -> None:
     sa_engine.dispose()
 
 
+WRITES = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|SHARE)\b|set_config|advisory", re.IGNORECASE)
+
+
 @event.listens_for(SAEngine, "before_cursor_execute")
 def _refuse_writes_in_read_units(connection, _cursor, statement: str, *_args) -> None:
-    """Database.read() units run in autocommit on PostgreSQL, where nothing undoes a write:
-    every test there checks that none writes."""
-    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT" and not statement.lstrip().upper().startswith(("SELECT", "WITH")):
-        raise AssertionError(f"a read unit wrote: {statement[:200]}")
+    """Database.read() units run in autocommit on PostgreSQL, where nothing undoes a write, a
+    lock or a setting: every test there checks that a read unit sends only plain queries."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT" and (
+            not statement.lstrip().upper().startswith(("SELECT", "WITH")) or WRITES.search(statement)):
+        raise AssertionError(f"a read unit wrote, locked or set: {statement[:200]}")
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -59,7 +59,8 @@ def _refuse(entry: TaskEntry) -> NoReturn:
 
 def _detail(session: Session, entry: TaskEntry, change: TaskChange | None = None) -> dict:
     """A task's detail, with the task as `change` left it when given."""
-    change = change or TaskChange(entry.task, services().engine.revision_of(session, entry.task.instance_id))
+    if change is None:
+        change = TaskChange(entry.task, services().engine.revision_of(session, entry.task.instance_id))
     return _with_change(_shown(session, entry), change)
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import re
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
@@ -30,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from ..departments import DepartmentNotFound
 from ..errors import InvalidForm, PetitionError
-from ..models import Department, Petition
 from ..masking import mask_email, mask_name, mask_phone, mask_text
+from ..models import Department, Petition
 from ..staff import Staff
 from .periods import HalfYear
 from .tables import PanelPeriod, PanelScore
