@@ -5,7 +5,8 @@ keep-alive); on SQLite it runs once more with single-threaded sync workers, the 
 that choice. Each client repeats: submit a petition (citizen), read the dispatcher's inbox,
 claim the oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
 p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim), and
-the CPU the gunicorn workers spent per request (Linux). Lost claims are cheap requests, so a
+the CPU the gunicorn workers spent per request, and the whole machine's per round, which on
+PostgreSQL counts its server too (Linux). Lost claims are cheap requests, so a
 change that makes fewer claims lose lowers requests/s and raises CPU per request without
 costing anything: rounds/s (petitions submitted and dispatched) and CPU per round compare
 two versions where those mislead.
@@ -164,6 +165,16 @@ def cpu_seconds(pids: list[int]) -> float | None:
     return sum(int(f[11]) + int(f[12]) for f in fields) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU time the whole machine has been busy so far, all cores, every process (Linux
+    /proc/stat; None elsewhere): with the database server's share, which the workers' omits."""
+    try:
+        ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # less idle and iowait
+
+
 def children_of(pid: int) -> list[int]:
     """The gunicorn workers of a master process (Linux /proc; empty elsewhere)."""
     found = []
@@ -187,11 +198,12 @@ def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]
             client.latencies.clear()
             client.errors = client.conflicts = 0
         server_pids = children_of(server.pid)
-        server_cpu = cpu_seconds(server_pids)
+        server_cpu, machine_cpu = cpu_seconds(server_pids), machine_busy_seconds()
         started, client_cpu = time.perf_counter(), time.process_time()
         run_clients(workers, tokens, rounds)
         elapsed, client_cpu = time.perf_counter() - started, time.process_time() - client_cpu
         server_cpu = None if server_cpu is None else cpu_seconds(server_pids) - server_cpu
+        machine_cpu = None if machine_cpu is None else machine_busy_seconds() - machine_cpu
     finally:
         server.terminate()
         server.wait(60)  # graceful: workers finish what they are doing
@@ -208,7 +220,9 @@ def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]
             # what the gunicorn workers spent per request and per round, sockets included (in
             # process: cpu_ms_per_request)
             "worker_cpu_ms": None if server_cpu is None else round(server_cpu / len(latencies) * 1000, 2),
-            "worker_cpu_ms_per_round": None if server_cpu is None else round(server_cpu / rounds_run * 1000, 2)}
+            "worker_cpu_ms_per_round": None if server_cpu is None else round(server_cpu / rounds_run * 1000, 2),
+            # everything the machine did per round: workers, clients, the database server, the kernel
+            "machine_cpu_ms_per_round": None if machine_cpu is None else round(machine_cpu / rounds_run * 1000, 2)}
 
 
 def run_direct(url: str, rounds: int) -> dict[str, Any]:
@@ -406,13 +420,14 @@ def main() -> None:
     print(f"mixed workload (submit, inbox, claim, complete), {clients} clients x {rounds} rounds, "
           "gunicorn -w 2 (gthread, 2 threads: gunicorn.conf.py; baseline: single-threaded sync workers)")
     print(f"{'':24s} {'requests':>9s} {'req/s':>8s} {'p50 ms':>8s} {'p99 ms':>8s} {'errors':>7s} {'rounds/s':>9s}"
-          f" {'lost claims':>12s} {'client cores':>13s} {'worker CPU ms/req':>18s} {'/round':>7s}")
+          f" {'lost claims':>12s} {'client cores':>13s} {'worker CPU ms/req':>18s} {'/round':>7s} {'machine CPU ms/round':>21s}")
     for key in ("direct_sqlite", "http_sqlite_sync_workers", "http_sqlite", "http_postgresql"):
         if key in figures:
             f = figures[key]
             print(f"{key:24s} {f['requests']:9d} {f['rps']:8.1f} {f['p50_ms']:8.2f} {f['p99_ms']:8.2f} {f.get('errors', 0):7d}"
                   + (f" {f['rounds_per_s']:9.1f} {f['lost_claims']:12d} {f['client_cores']:13.2f}"
-                     f" {f['worker_cpu_ms'] or '-':>18} {f['worker_cpu_ms_per_round'] or '-':>7}" if "client_cores" in f else ""))
+                     f" {f['worker_cpu_ms'] or '-':>18} {f['worker_cpu_ms_per_round'] or '-':>7}"
+                     f" {f['machine_cpu_ms_per_round'] or '-':>21}" if "client_cores" in f else ""))
     cpu = figures["cpu_ms_per_request"]
     print("server CPU per request (whole Flask app in process, SQLite), ms: "
           + ", ".join(f"{name} {value}" for name, value in cpu.items()))
