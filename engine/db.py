@@ -144,13 +144,25 @@ def _keep_loaded(session: Session, instance: object) -> None:
         kept.append(instance)
 
 
+class ReadOnlyUnit(RuntimeError):
+    """Something tried to write through a `Database.read()` session."""
+
+
+def _refuse_flush(session: Session, _flush_context, _instances) -> None:
+    """A read unit has nothing to flush: on a database server nothing would undo it, on SQLite
+    it would be lost. (Called only when the session holds changes.)"""
+    changed = sorted({type(o).__name__ for o in [*session.new, *session.dirty, *session.deleted]})
+    raise ReadOnlyUnit(f"a read unit tried to write: {', '.join(changed)}")
+
+
 class Database:
     """Owns the SQLAlchemy engine and hands out sessions framed as one transaction each.
 
     Except reads on a database server: they run without a transaction (autocommit). Under
     READ COMMITTED each statement takes its own snapshot, in a transaction or not, so a read
     unit's transaction only added a BEGIN and a ROLLBACK, two round trips of the four that
-    authenticating a request took. So a read unit must never write: nothing would undo it.
+    authenticating a request took. So a read unit must never write, as nothing would undo it: a
+    flush in one raises ReadOnlyUnit.
     """
 
     def __init__(self, engine: Engine):
@@ -162,6 +174,7 @@ class Database:
         self._write_sessions = sessionmaker(write_bind, expire_on_commit=False)
         for sessions in (self._read_sessions, self._write_sessions):
             event.listen(sessions, "loaded_as_persistent", _keep_loaded)
+        event.listen(self._read_sessions, "before_flush", _refuse_flush)
         self._writers = writer_queue_for(engine.url.database) if self.is_sqlite else None
 
     @classmethod
