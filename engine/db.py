@@ -109,10 +109,11 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
     """Pessimistic disconnect handling for connections that sat in the pool a while.
 
     SQLAlchemy's `pool_pre_ping` pings at every checkout, and a request checks out two or
-    three times (authentication, a read, a write), each ping a round trip. A connection checked in moments
-    ago is almost always alive (HikariCP skips its check within 500 ms, for the same reason),
-    so only one idle for `idle_seconds` is pinged. One that died since (the server restarted)
-    fails its request with a 503, and the failure invalidates the pool, as a failed ping does.
+    three times (authentication, a read, a write), each ping a round trip. A connection
+    checked in moments ago is almost always alive (HikariCP skips its check within 500 ms, for
+    the same reason), so only one idle for `idle_seconds` is pinged. One that died since (the
+    server restarted) fails the unit of work using it (the API answers 503), and the failure
+    invalidates the pool, as a failed ping does.
     """
     dialect = engine.dialect
 
