@@ -406,14 +406,17 @@ class Engine:
         now: datetime,
         events: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Write the step's projection changes and audit events, then tell the step listeners."""
+        """Write the step's projection changes, tell the step listeners, and write the step's
+        audit events with those the listeners added."""
         created = projections.write_changes(session, instance, outcome.plan, now, actor)
         step_data = self.serializer.convert_data(step.data) or None
-        audit.write(session, [*(events or []), *audit.step_events(instance, step, step_data, outcome, created, actor, now)])
+        events = [*(events or []), *audit.step_events(instance, step, step_data, outcome, created, actor, now)]
         if self._listeners:
-            report = StepReport(instance, workflow, step.action, step.task_id, step.data, actor, now, outcome.effects, created)
+            report = StepReport(instance, workflow, step.action, step.task_id, step.data, actor, now, outcome.effects,
+                                created, events)
             for listener in self._listeners:
                 listener(session, report)
+        audit.write(session, events)
 
     def _fail(self, session: Session, instance: ProcessInstance, step: Step, exc: Exception, actor, now) -> ProcessInstance:
         """Leave the state as it was before the step; mark the instance failed with an incident."""

@@ -65,6 +65,9 @@ class StepReport:
     at: datetime
     effects: list[Effect]
     created_tasks: list[dict[str, Any]]
+    # The step's audit events (`engine.audit.event` rows), written after the listeners: one
+    # may add its own, which then cost no INSERT of their own.
+    events: list[dict[str, Any]]
 
 
 StepListener = Callable[[Session, StepReport], None]

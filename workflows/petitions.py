@@ -302,8 +302,8 @@ class Petitions:
         if target in FINAL_STATUSES:
             petition.closed_at = report.at
         if target is not petition.status:
-            audit.record(session, report.instance, "status_changed", report.at, report.actor, task_spec=effect.task_spec,
-                         data=self._change_details(petition, target, data))
+            report.events.append(audit.event(report.instance, "status_changed", report.at, report.actor,
+                                             task_spec=effect.task_spec, data=self._change_details(petition, target, data)))
             facts.record_change(session, petition, target, effect.task_spec, report.at, self.calendar())
         petition.status, petition.public_status = target, PUBLIC_STATUS[target]
 
