@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT))  # before bench/ (sys.path[0]), where `engine` wou
 import time_machine  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 import migrations  # noqa: E402
 from engine import (  # noqa: E402

@@ -43,9 +43,8 @@ from .timers import claim_due_timers, fire_due_timers
 __all__ = [
     "Base", "ConflictError", "Database", "DefinitionError", "DefinitionProblem", "Definitions", "DeployedVersion",
     "DuplicateRegistration", "Engine", "EngineError", "HumanTask", "Incident", "InstanceEvent", "InstanceNotRunnable",
-    "InstanceStatus", "InvalidData", "MessageWait", "NoMessageWaiting", "PreparedStart", "PreparedStep", "ProcessInstance",
-    "ProcessVersion",
-    "RetryPolicy", "ScriptError", "ScriptRegistry", "StaleRevision", "StepReport", "TaskChange", "TaskClaimedByOther",
-    "TaskNotOpen", "TaskStatus", "Timer", "UnknownInstance", "UnknownProcess", "UnknownTask", "claim_due_timers", "create_db_engine",
-    "fire_due_timers", "utcnow",
+    "InstanceStatus", "InvalidData", "MessageWait", "NoMessageWaiting", "PreparedStart", "PreparedStep",
+    "ProcessInstance", "ProcessVersion", "RetryPolicy", "ScriptError", "ScriptRegistry", "StaleRevision", "StepReport",
+    "TaskChange", "TaskClaimedByOther", "TaskNotOpen", "TaskStatus", "Timer", "UnknownInstance", "UnknownProcess",
+    "UnknownTask", "claim_due_timers", "create_db_engine", "fire_due_timers", "utcnow",
 ]

@@ -2,10 +2,10 @@
 
 The engine never commits on its own: callers frame one transaction per step with
 `Database.write()` (or a unit of `read()` for queries, without a transaction on a database
-server) and pass the session down. On SQLite a write
-transaction starts with `BEGIN IMMEDIATE`, so concurrent steps queue on the database lock
-instead of failing late with "database is locked" at commit time, and takes its turn in the
-`WriterQueue` first, so the lock passes to the next writer as soon as it is free.
+server) and pass the session down. On SQLite a write transaction starts with `BEGIN
+IMMEDIATE`, so concurrent steps queue on the database lock instead of failing late with
+"database is locked" at commit time, and takes its turn in the `WriterQueue` first, so the
+lock passes to the next writer as soon as it is free.
 """
 
 from __future__ import annotations

@@ -231,8 +231,8 @@ class Petitions:
         `prepare_completion` ran ahead for this task and data) the data was validated there.
         Raises InvalidForm, UnknownTask and the engine's conflicts."""
         if prepared is not None and (prepared.task_id, prepared.data) == (task_id, data):
-            step = prepared.step
-            return self.engine.complete_task(session, task_id, step.step.data, actor, prepared=step, **kwargs)
+            ahead = prepared.step
+            return self.engine.complete_task(session, task_id, ahead.step.data, actor, prepared=ahead, **kwargs)
         return self.engine.complete_task(session, task_id, self._valid_data(session, task_id, data), actor, **kwargs)
 
     def prepare_completion(self, session: Session, task_id: str, data: dict[str, Any], actor: str) -> PreparedCompletion | None:

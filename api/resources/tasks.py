@@ -170,7 +170,8 @@ class Complete(MethodView):
         409 when it was completed already, is claimed by someone else, or (with If-Match) the
         process moved on since the revision given.
         """
-        svc, staff, petitions = services(), current_staff(), services().domain.petitions
+        svc, staff = services(), current_staff()
+        petitions = svc.domain.petitions
         entry, prepared = None, None
         if svc.db.is_sqlite:
             # Access is checked and the step run before the write transaction, which then only

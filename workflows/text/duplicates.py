@@ -20,6 +20,7 @@ that closed in that moment is kept all the same; triage shows it with its status
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -123,7 +124,12 @@ def find(session: Session, signature: Signature, settings: DuplicateSettings, at
         return []
     rows = session.execute(TEXTS_OF, {"ids": ids})
     matches = [Match(row.id, similarity(signature, signature_of(row.title, row.body, row.location))) for row in rows]
-    return sorted((m for m in matches if m.score >= settings.threshold), key=lambda m: (-m.score, m.petition_id))
+    return _best_first(m for m in matches if m.score >= settings.threshold)
+
+
+def _best_first(matches: Iterable[Match]) -> list[Match]:
+    """Highest score first; the older petition first among equals, so the order is stable."""
+    return sorted(matches, key=lambda m: (-m.score, m.petition_id))
 
 
 @lru_cache(maxsize=64)
@@ -170,7 +176,7 @@ def detect(session: Session, petition: Petition, settings: DuplicateSettings, no
     else:
         since = find(session, signature, settings, ahead.at, excluding=petition.id, newer_than=ahead.seen_up_to)
         best = {m.petition_id: m for m in [*ahead.matches, *since]}
-        matches = sorted(best.values(), key=lambda m: (-m.score, m.petition_id))[:settings.scored]
+        matches = _best_first(best.values())[:settings.scored]
     record(session, petition.id, matches, now)
     index_terms(session, petition, signature, settings)
     return matches
