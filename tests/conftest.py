@@ -48,6 +48,20 @@ def _refuse_writes_in_read_units(connection, _cursor, statement: str, *_args) ->
         raise AssertionError(f"a read unit wrote, locked or set: {statement[:200]}")
 
 
+def backend_pid(engine: SAEngine) -> int:
+    """The PostgreSQL backend serving the connection `engine` hands out (the only one of a pool of one)."""
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def drop_backend(pid: int) -> None:
+    """What a PostgreSQL restart does to a pooled connection: its backend ends."""
+    killer = create_db_engine(POSTGRES_URL)
+    with killer.connect() as connection:
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid}).scalar_one()
+    killer.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory) -> str:
     if request.param == "postgresql":

@@ -6,10 +6,9 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from engine import Database
-
 from engine.models import OutboxMessage
 from engine.outbox import (
     ANY_CHANNEL,
@@ -19,6 +18,7 @@ from engine.outbox import (
     deliver_pending,
     enqueue,
 )
+from tests.conftest import backend_pid, drop_backend
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -116,13 +116,11 @@ def test_a_sent_message_is_recorded_though_the_server_dropped_the_connection_mea
         pytest.skip("a database server restarting is PostgreSQL's case")
     worker_db = Database.from_url(db.engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
     try:
-        with worker_db.connect_for_reads() as connection:
-            backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        backend = backend_pid(worker_db.engine)
 
         class DroppingSender(Recorder):
             def send(self, message: Message) -> None:
-                with db.engine.connect() as connection:  # what a restart does to the worker's connection
-                    connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+                drop_backend(backend)
                 super().send(message)
 
         with worker_db.write() as session:
