@@ -2,8 +2,10 @@
 
 The server runs as shipped (gunicorn.conf.py: threaded workers, 2 threads each, no
 keep-alive); on SQLite it runs once more with single-threaded sync workers, the baseline of
-that choice. Each client repeats: submit a petition (citizen), read the dispatcher's inbox,
-claim the oldest open triage task, complete it (dispatch to a department). Figures: requests/s,
+that choice. Each client is a dispatcher of its own and repeats: submit a petition (as a
+citizen), read its inbox, claim the oldest open triage task it can (all clients race for the
+same oldest ones; when the others took every task on the page it reads the inbox again),
+complete it (dispatch to a department). Figures: requests/s,
 p50/p99 latency per request, errors (non-2xx other than the expected 409 of a lost claim), and
 the CPU the gunicorn workers spent per request, and the whole machine's per round, which on
 PostgreSQL counts its server too (Linux). Lost claims are cheap requests, so a
@@ -65,8 +67,9 @@ INBOX = "/tasks?lane=dispatcher&status=open&page_size=5"  # the dispatcher's ope
 DISPATCH = {"decision": "dispatch", "department": "D01"}  # the triage form that completes one
 
 
-def prepare(url: str) -> dict[str, str]:
-    """A fresh schema with reference data, the processes and staff; returns their tokens."""
+def prepare(url: str, dispatchers: int = 1) -> dict[str, str]:
+    """A fresh schema with reference data, the processes and staff; returns their tokens: a
+    handler's and `dispatchers` dispatchers' ("dispatcher", "dispatcher_1", ...)."""
     sa = create_db_engine(url)
     migrations.recreate(sa)
     sa.dispose()
@@ -79,8 +82,10 @@ def prepare(url: str) -> dict[str, str]:
         seed_from_library(session, [now.year, now.year + 1], now)
         files = [(p.name, p.read_bytes()) for p in sorted((ROOT / "bpmn").iterdir()) if p.suffix in (".bpmn", ".dmn")]
         domain.engine.definitions.deploy(session, files, actor="bench")
-        tokens = {role.value: create_staff(session, f"bench-{role.value}", role, "D01" if role is Role.HANDLER else None, now).token
-                  for role in (Role.DISPATCHER, Role.HANDLER)}
+        tokens = {"handler": create_staff(session, "bench-handler", Role.HANDLER, "D01", now).token}
+        for number in range(dispatchers):
+            key = f"dispatcher_{number}" if number else "dispatcher"
+            tokens[key] = create_staff(session, f"bench-{key}", Role.DISPATCHER, None, now).token
     db.dispose()
     return tokens
 
@@ -113,9 +118,10 @@ def start_server(url: str, port: int, *flags: str) -> subprocess.Popen:
 
 
 class Client:
-    """One keep-alive HTTP connection that times every request."""
+    """One dispatcher's keep-alive HTTP connection, timing every request."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, dispatcher_token: str):
+        self.dispatcher_token = dispatcher_token
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)  # a worker may still be booting
         self.latencies: list[float] = []
         self.errors = 0
@@ -137,19 +143,24 @@ class Client:
         return response.status, json.loads(payload) if payload else None
 
 
-def mixed_round(client: Client, tokens: dict[str, str]) -> None:
+def mixed_round(client: Client) -> None:
+    """Submit a petition, then dispatch the oldest open triage task this client can claim:
+    read the inbox and claim down it, and read it again when the others took every task on it."""
     client.call("POST", "/petitions", PETITION)
-    status, inbox = client.call("GET", INBOX, token=tokens["dispatcher"])
-    for item in (inbox or {}).get("items", []):
-        status, _ = client.call("POST", f"/tasks/{item['id']}/claim", token=tokens["dispatcher"])
-        if status == 200:
-            client.call("POST", f"/tasks/{item['id']}/complete", DISPATCH,
-                        token=tokens["dispatcher"])
+    while True:
+        status, inbox = client.call("GET", INBOX, token=client.dispatcher_token)
+        items = (inbox or {}).get("items", []) if status == 200 else []
+        if not items:
             return
+        for item in items:
+            status, _ = client.call("POST", f"/tasks/{item['id']}/claim", token=client.dispatcher_token)
+            if status == 200:
+                client.call("POST", f"/tasks/{item['id']}/complete", DISPATCH, token=client.dispatcher_token)
+                return
 
 
-def run_clients(clients: list[Client], tokens: dict[str, str], rounds: int) -> None:
-    threads = [threading.Thread(target=lambda c=c: [mixed_round(c, tokens) for _ in range(rounds)]) for c in clients]
+def run_clients(clients: list[Client], rounds: int) -> None:
+    threads = [threading.Thread(target=lambda c=c: [mixed_round(c) for _ in range(rounds)]) for c in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -188,19 +199,19 @@ def children_of(pid: int) -> list[int]:
 
 
 def run_http(url: str, clients: int, rounds: int, *flags: str) -> dict[str, Any]:
-    tokens = prepare(url)
+    tokens = prepare(url, dispatchers=clients)  # each client a dispatcher of its own, as staff are
     port = free_port()
     server = start_server(url, port, *flags)
     try:
-        workers = [Client(port) for _ in range(clients)]
-        run_clients(workers, tokens, 1)  # untimed: both workers have booted and warmed up
+        workers = [Client(port, token) for key, token in tokens.items() if key.startswith("dispatcher")]
+        run_clients(workers, 1)  # untimed: both workers have booted and warmed up
         for client in workers:
             client.latencies.clear()
             client.errors = client.conflicts = 0
         server_pids = children_of(server.pid)
         server_cpu, machine_cpu = cpu_seconds(server_pids), machine_busy_seconds()
         started, client_cpu = time.perf_counter(), time.process_time()
-        run_clients(workers, tokens, rounds)
+        run_clients(workers, rounds)
         elapsed, client_cpu = time.perf_counter() - started, time.process_time() - client_cpu
         server_cpu = None if server_cpu is None else cpu_seconds(server_pids) - server_cpu
         machine_cpu = None if machine_cpu is None else machine_busy_seconds() - machine_cpu
@@ -369,7 +380,7 @@ def run_queries(url: str, tokens: dict[str, str], samples: int) -> dict[str, Any
     port = free_port()
     server = start_server(url, port)
     try:
-        client = Client(port)
+        client = Client(port, tokens["dispatcher"])
         for _, path, token in queries * 10:  # untimed: workers boot and build each query's statements
             client.call("GET", path, token=token)
         client.errors = 0
