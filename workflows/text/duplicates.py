@@ -13,8 +13,8 @@ merged, so closed petitions are never candidates again.
 Where writers queue for one lock (SQLite), the lookup is made ahead of the petition's write
 transaction (`look_ahead`): scoring reads and segments the candidates' texts, milliseconds
 each for those this process has not seen, and no other writer should wait for that. The
-transaction then looks only at petitions indexed since (higher ids, received shortly before
-at the earliest), so two petitions submitted together still find each other. A candidate
+transaction then looks only at petitions indexed since (higher ids: a range of the primary
+key), so two petitions submitted together still find each other. A candidate
 that closed in that moment is kept all the same; triage shows it with its status.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import Select, bindparam, case, delete, func, insert, select, union_all
+from sqlalchemy import Select, Subquery, bindparam, case, delete, func, insert, select, union_all
 from sqlalchemy.orm import Session
 
 from engine import Engine, StepReport
@@ -41,9 +41,6 @@ TERM_CHARS = 32  # DuplicateTerm.term
 TEXTS_OF = select(Petition.id, Petition.title, Petition.body, Petition.location).where(
     Petition.id.in_(bindparam("ids", expanding=True)))
 LATEST_PETITION = select(func.max(Petition.id))
-# Petitions indexed after a lookahead were received at most this long before it: their write
-# transactions had begun, and take milliseconds (SQLite's busy timeout bounds them at 30 s).
-RECHECK_WINDOW = timedelta(minutes=10)
 AHEAD = "duplicates_ahead"  # session.info: the lookahead for the petition the transaction submits
 
 
@@ -111,15 +108,16 @@ def find(session: Session, signature: Signature, settings: DuplicateSettings, at
          excluding: int = 0, newer_than: int | None = None) -> list[Match]:
     """The open petitions near-duplicate of a petition received `at`, best first: other than
     petition `excluding` (its own terms need not be indexed yet), and with `newer_than` only
-    those of a higher id (indexed since a lookahead made `at`)."""
+    those of a higher id (indexed since a lookahead)."""
     terms = list(dict.fromkeys(t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)]))
     if not terms:
         return []
-    query = candidates_query(len(terms), bool(signature.places), settings, newer_than is not None)
-    since = at - (RECHECK_WINDOW if newer_than is not None else timedelta(days=settings.window_days))
-    ids = list(session.scalars(query, {
-        "since": since, "petition_id": excluding, "newer_than": newer_than,
-        **{f"term_{i}": term for i, term in enumerate(terms)}}))
+    if newer_than is None:
+        query = candidates_query(len(terms), bool(signature.places), settings)
+        params = {"since": at - timedelta(days=settings.window_days), **{f"term_{i}": term for i, term in enumerate(terms)}}
+    else:
+        query, params = indexed_since_query(bool(signature.places), settings), {"newer_than": newer_than, "terms": terms}
+    ids = list(session.scalars(query, {"petition_id": excluding, **params}))
     if not ids:
         return []
     rows = session.execute(TEXTS_OF, {"ids": ids})
@@ -133,18 +131,38 @@ def _best_first(matches: Iterable[Match]) -> list[Match]:
 
 
 @lru_cache(maxsize=64)
-def candidates_query(term_count: int, names_places: bool, settings: DuplicateSettings, newer: bool = False) -> Select:
-    """The candidates sharing terms `term_0` .. with petition `petition_id` since `since` (and,
-    when `newer`, of an id above `newer_than`): built once per shape, since building a union of
-    subqueries costs more than running it."""
+def candidates_query(term_count: int, names_places: bool, settings: DuplicateSettings) -> Select:
+    """The candidates sharing terms `term_0` .. with petition `petition_id` since `since`: built
+    once per shape, since building a union of subqueries costs more than running it."""
     since, petition_id = bindparam("since", type_=DuplicateTerm.created_at.type), bindparam("petition_id")
-    recent = [DuplicateTerm.petition_id > bindparam("newer_than")] if newer else []
     postings = union_all(*(
         select(select(DuplicateTerm.petition_id, DuplicateTerm.is_place, DuplicateTerm.has_place)
                .where(DuplicateTerm.term == bindparam(f"term_{i}"), DuplicateTerm.created_at >= since,
-                      DuplicateTerm.petition_id != petition_id, *recent)
+                      DuplicateTerm.petition_id != petition_id)
                .order_by(DuplicateTerm.created_at.desc()).limit(settings.per_term).subquery())
         for i in range(term_count))).subquery()
+    return _best_sharing(postings, names_places, settings)
+
+
+@lru_cache(maxsize=4)
+def indexed_since_query(names_places: bool, settings: DuplicateSettings) -> Select:
+    """The candidates among the petitions indexed after petition `newer_than` (other than
+    `petition_id`) sharing `terms`: a range of the primary key, so its cost is that of the few
+    petitions indexed meanwhile. Reading the postings of each term instead read the whole
+    flood of a matter that floods in, up to `per_term` rows a term."""
+    postings = (select(DuplicateTerm.petition_id, DuplicateTerm.is_place, DuplicateTerm.has_place)
+                .where(DuplicateTerm.petition_id > bindparam("newer_than"),
+                       DuplicateTerm.petition_id != bindparam("petition_id"),
+                       # an expression, not the column, so that SQLite's planner takes the key's
+                       # range and not the term index (whose postings it would read in full)
+                       DuplicateTerm.term.concat("").in_(bindparam("terms", expanding=True)))
+                .subquery())
+    return _best_sharing(postings, names_places, settings)
+
+
+def _best_sharing(postings: Subquery, names_places: bool, settings: DuplicateSettings) -> Select:
+    """The petitions of `postings` (a row per term a petition shares) sharing at least
+    `min_shared` terms, and a place when `names_places` (or naming none), best sharing first."""
     shared = func.count()
     query = (select(postings.c.petition_id)
              .group_by(postings.c.petition_id)

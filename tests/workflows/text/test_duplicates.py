@@ -82,6 +82,7 @@ def test_a_petition_submitted_between_the_lookahead_and_the_write_is_found(domai
     ahead = look_ahead(domain, REPHRASED)
     assert [m.petition_id for m in ahead.matches] == [earlier.petition_id]
     meanwhile = submit(**ELEVATOR)
+    submit(**OTHER_PLACE), submit(**SAME_PLACE_OTHER_MATTER), submit(**UNRELATED)  # indexed since, not alike
     rephrased = submit_after_looking_ahead(domain, ahead, REPHRASED)
     with domain.db.read() as session:
         assert {d.id for d in duplicates_of(session, rephrased)} == {earlier.petition_id, meanwhile.petition_id}
