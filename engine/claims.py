@@ -2,9 +2,9 @@
 
 These never touch workflow state, so they do not lock the instance: each is one conditional
 UPDATE on the task row, which makes two people claiming the same task race safely. The
-UPDATE returns the task as changed, so a won claim reads neither it nor its instance's revision
-a second time, and the statements are built once: on this hot path, building one costs more
-than running it.
+UPDATE returns the task as changed and its instance's revision, so a won claim reads neither
+again, and the statements are built once: on this hot path, building one costs more than
+running it.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import Integer, Select, Update, bindparam, column, select, update
 from sqlalchemy.orm import Session
 
 from . import audit, store
 from .errors import TaskClaimedByOther, TaskNotOpen, UnknownTask
-from .models import PENDING_TASK_STATUSES, HumanTask, TaskStatus
+from .models import PENDING_TASK_STATUSES, HumanTask, ProcessInstance, TaskStatus
 
 _TASKS = HumanTask.__table__
 
@@ -32,9 +32,18 @@ def _transition(statuses, *conditions, changing: tuple[str, ...]) -> Update:
     )
 
 
+_INSTANCES = ProcessInstance.__table__
+_REVISION = "instance_revision"
+# read by the UPDATE itself: a claim's audit event and its response both need it
+_INSTANCE_REVISION = (select(_INSTANCES.c.revision).where(_INSTANCES.c.id == _TASKS.c.instance_id)
+                      .scalar_subquery().label(_REVISION))
+
+
 def _returning_task(statement: Update) -> Select:
-    """`statement` loading the task it changed into the session (over any copy loaded before)."""
-    return (select(HumanTask).from_statement(statement.returning(*_TASKS.c))
+    """`statement` loading the task it changed into the session (over any copy loaded before),
+    with its instance's revision."""
+    return (select(HumanTask, column(_REVISION, Integer))
+            .from_statement(statement.returning(*_TASKS.c, _INSTANCE_REVISION))
             .execution_options(populate_existing=True))
 
 
@@ -59,9 +68,9 @@ def claim(session: Session, task_id: str, actor: str, now: datetime) -> TaskChan
 
     Raises UnknownTask, TaskClaimedByOther, TaskNotOpen.
     """
-    row = _set(session, _CLAIM, task_id, status=TaskStatus.CLAIMED, claimed_by=actor, claimed_at=now)
-    if row is not None:
-        return _recorded(session, row, "task_claimed", now, actor)
+    change = _set(session, _CLAIM, task_id, status=TaskStatus.CLAIMED, claimed_by=actor, claimed_at=now)
+    if change is not None:
+        return _recorded(session, change, "task_claimed", now, actor)
     row = _current(session, task_id)
     if row.status is TaskStatus.CLAIMED and row.claimed_by == actor:
         return _unchanged(session, row)
@@ -84,10 +93,10 @@ def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force:
 
     Raises UnknownTask, TaskClaimedByOther, TaskNotOpen.
     """
-    row = _set(session, _RELEASE if force else _RELEASE_OWN, task_id, actor=actor,
-               status=TaskStatus.OPEN, claimed_by=None, claimed_at=None)
-    if row is not None:
-        return _recorded(session, row, "task_unclaimed", now, actor)
+    change = _set(session, _RELEASE if force else _RELEASE_OWN, task_id, actor=actor,
+                  status=TaskStatus.OPEN, claimed_by=None, claimed_at=None)
+    if change is not None:
+        return _recorded(session, change, "task_unclaimed", now, actor)
     row = _current(session, task_id)
     if row.status is TaskStatus.OPEN:
         return _unchanged(session, row)
@@ -96,16 +105,19 @@ def unclaim(session: Session, task_id: str, actor: str, now: datetime, *, force:
 
 def assign(session: Session, task_id: str, assignee: str, actor: str, now: datetime) -> TaskChange:
     """Give a pending task to `assignee` (claimed in their name). Raises UnknownTask, TaskNotOpen."""
-    row = _set(session, _ASSIGN, task_id, assignee=assignee, status=TaskStatus.CLAIMED, claimed_by=assignee, claimed_at=now)
-    if row is not None:
-        return _recorded(session, row, "task_assigned", now, actor, {"assignee": assignee})
+    change = _set(session, _ASSIGN, task_id, assignee=assignee, status=TaskStatus.CLAIMED, claimed_by=assignee,
+                  claimed_at=now)
+    if change is not None:
+        return _recorded(session, change, "task_assigned", now, actor, {"assignee": assignee})
     raise _conflict(_current(session, task_id))
 
 
-def _set(session: Session, statement: Select, task_id: str, *, actor: str | None = None, **changes: Any) -> HumanTask | None:
-    """Run a transition; the task as changed, or None when its condition did not hold."""
+def _set(session: Session, statement: Select, task_id: str, *, actor: str | None = None, **changes: Any) -> TaskChange | None:
+    """Run a transition; the task as changed with its instance's revision, or None when its
+    condition did not hold."""
     params = {"task_id": task_id, "actor": actor, **{f"new_{name}": value for name, value in changes.items()}}
-    return session.scalars(statement, params).first()
+    row = session.execute(statement, params).first()
+    return None if row is None else TaskChange(*row)
 
 
 def _current(session: Session, task_id: str) -> HumanTask:
@@ -125,8 +137,8 @@ def _unchanged(session: Session, row: HumanTask) -> TaskChange:
     return TaskChange(row, store.revision_of(session, row.instance_id))
 
 
-def _recorded(session: Session, row: HumanTask, kind: str, now: datetime, actor: str, data=None) -> TaskChange:
-    change = _unchanged(session, row)
-    audit.record(session, audit.Revision(row.instance_id, change.revision), kind, now, actor, task_id=row.id,
-                 task_spec=row.task_spec, data=data)
+def _recorded(session: Session, change: TaskChange, kind: str, now: datetime, actor: str, data=None) -> TaskChange:
+    task = change.task
+    audit.record(session, audit.Revision(task.instance_id, change.revision), kind, now, actor, task_id=task.id,
+                 task_spec=task.task_spec, data=data)
     return change
