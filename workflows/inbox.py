@@ -26,7 +26,7 @@ from engine import HumanTask, TaskStatus
 from engine.models import IS_PENDING_TASK, PENDING_TASK_STATUSES
 
 from .access import Caller, caller_params, inbox_parts
-from .queries import COUNT_LIMIT, Page, TaskEntry, with_petition
+from .queries import COUNT_LIMIT, Page, TaskEntry, page_total, with_petition
 from .staff import Role
 
 
@@ -99,6 +99,6 @@ def inbox_page(session: Session, staff: Any, f: InboxFilter, now: datetime, page
     params = {**caller_params(staff), "lane": f.lane,
               "department": f.department, "process": f.process, "now": now, "count_bound": count_limit + 1,
               "depth": page * page_size, "page_size": page_size, "skip": (page - 1) * page_size}
-    total = session.scalar(count, params) or 0
     entries = [TaskEntry.from_row(row) for row in session.execute(query, params)]
-    return Page(entries, min(total, count_limit), page, page_size, total_exact=total <= count_limit)
+    total, exact = page_total(len(entries), page, page_size, count_limit, lambda: session.scalar(count, params) or 0)
+    return Page(entries, total, page, page_size, total_exact=exact)

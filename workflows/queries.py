@@ -48,18 +48,34 @@ class Page(Generic[T]):
 
 def page_of(session: Session, query: Select, page: int, page_size: int, build: Callable[[Any], T],
             widen: Callable[[Select], Select] = lambda query: query, count_limit: int | None = None) -> Page[T]:
-    """One page of `query`'s rows, each made into an item by `build`, and the count of all rows.
+    """One page of `query`'s rows, each made into an item by `build`, and the count of all rows
+    (`page_total`: not asked of the database when the page shows the end).
 
     `widen` adds what the items need but the count does not (a join for display), so
     counting stays on the filtered table alone. With `count_limit`, counting stops there:
     past it the total is "more than `count_limit`", which costs a bounded scan instead of one
     over every matching row.
     """
-    counted = query.order_by(None) if count_limit is None else query.order_by(None).limit(count_limit + 1)
-    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
-    exact = count_limit is None or total <= count_limit
     rows = session.execute(widen(query).limit(page_size).offset((page - 1) * page_size))
-    return Page([build(row) for row in rows], total if exact else count_limit, page, page_size, exact)  # type: ignore[arg-type]
+    items = [build(row) for row in rows]
+    counted = query.order_by(None) if count_limit is None else query.order_by(None).limit(count_limit + 1)
+    total, exact = page_total(len(items), page, page_size, count_limit,
+                              lambda: session.scalar(select(func.count()).select_from(counted.subquery())) or 0)
+    return Page(items, total, page, page_size, exact)
+
+
+def page_total(shown: int, page: int, page_size: int, count_limit: int | None, count: Callable[[], int]) -> tuple[int, bool]:
+    """The total of a list of which page `page` shows `shown` items, and whether it is exact.
+
+    A page that is not full (and not past the end) is the list's last, so the total is known
+    without `count` asking the database: most inboxes fit on their first page. Otherwise
+    `count()` counts, up to `count_limit` + 1."""
+    known = (page - 1) * page_size + shown
+    if (shown or page == 1) and shown < page_size and (count_limit is None or known <= count_limit):
+        return known, True
+    total = count()
+    exact = count_limit is None or total <= count_limit
+    return (total if exact else count_limit), exact  # type: ignore[return-value]
 
 
 # -- petitions ------------------------------------------------------------------------------
