@@ -32,10 +32,14 @@ def _transition(statuses, *conditions, changing: tuple[str, ...]) -> Update:
     )
 
 
-_INSTANCES = ProcessInstance.__table__
+_INSTANCES, _TASK = ProcessInstance.__table__, _TASKS.alias("task")
 _REVISION = "instance_revision"
-# read by the UPDATE itself: a claim's audit event and its response both need it
-_INSTANCE_REVISION = (select(_INSTANCES.c.revision).where(_INSTANCES.c.id == _TASKS.c.instance_id)
+# Read by the UPDATE itself: a claim's audit event and its response both need it. Not
+# correlated with the updated row: SQLite's RETURNING names columns without their table, and
+# an outer column would then be found by name alone.
+_INSTANCE_REVISION = (select(_INSTANCES.c.revision)
+                      .where(_INSTANCES.c.id == select(_TASK.c.instance_id).where(_TASK.c.id == bindparam("task_id"))
+                             .scalar_subquery())
                       .scalar_subquery().label(_REVISION))
 
 

@@ -69,11 +69,12 @@ def page_total(shown: int, page: int, page_size: int, count_limit: int | None, c
 
     A page that is not full (and not past the end) is the list's last, so the total is known
     without `count` asking the database: most inboxes fit on their first page. Otherwise
-    `count()` counts, up to `count_limit` + 1."""
-    known = (page - 1) * page_size + shown
-    if (shown or page == 1) and shown < page_size and (count_limit is None or known <= count_limit):
-        return known, True
-    total = count()
+    `count()` counts, up to `count_limit` + 1. A total past `count_limit` is given as
+    `count_limit`, not exact, however it is known."""
+    if (shown or page == 1) and shown < page_size:
+        total = (page - 1) * page_size + shown
+    else:
+        total = count()
     exact = count_limit is None or total <= count_limit
     return (total if exact else count_limit), exact  # type: ignore[return-value]
 

@@ -28,7 +28,7 @@ def test_counting_stops_at_the_limit(db, rows, limit, expected):
     (4, 2, (4, True), True),  # a full page may have more after it
     (5, 4, (5, True), True),  # past the end: nothing shown says how many there are
     (6, 3, (5, False), True),  # past the limit, counting stops there
-    (7, 4, (5, False), True),  # a last page past the limit is counted all the same, as "more than 5"
+    (7, 4, (5, False), False),  # a last page past the limit is "more than 5" all the same
 ])
 def test_a_page_that_shows_the_end_of_the_list_is_not_counted(db, rows, page, expected, counted):
     with db.write() as session:

@@ -108,7 +108,8 @@ def find(session: Session, signature: Signature, settings: DuplicateSettings, at
          excluding: int = 0, newer_than: int | None = None) -> list[Match]:
     """The open petitions near-duplicate of a petition received `at`, best first: other than
     petition `excluding` (its own terms need not be indexed yet), and with `newer_than` only
-    those of a higher id (indexed since a lookahead)."""
+    those of a higher id (indexed since a lookahead, so received within the window whatever
+    `at` is)."""
     terms = list(dict.fromkeys(t[:TERM_CHARS] for t in [*signature.places, *signature.top_terms(settings.signature_terms)]))
     if not terms:
         return []
