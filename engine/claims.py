@@ -19,7 +19,16 @@ from . import audit, store
 from .errors import TaskClaimedByOther, TaskNotOpen, UnknownTask
 from .models import PENDING_TASK_STATUSES, HumanTask, ProcessInstance, TaskStatus
 
-_TASKS = HumanTask.__table__
+_TASKS, _INSTANCES = HumanTask.__table__, ProcessInstance.__table__
+_REVISION = "instance_revision"
+# Read by a transition's UPDATE itself: a claim's audit event and its response both need it.
+# Not correlated with the updated row: SQLite's RETURNING names columns without their table,
+# and an outer column would then be found by name alone.
+_TASK = _TASKS.alias("task")
+_INSTANCE_REVISION = (select(_INSTANCES.c.revision)
+                      .where(_INSTANCES.c.id == select(_TASK.c.instance_id).where(_TASK.c.id == bindparam("task_id"))
+                             .scalar_subquery())
+                      .scalar_subquery().label(_REVISION))
 
 
 def _transition(statuses, *conditions, changing: tuple[str, ...]) -> Update:
@@ -30,17 +39,6 @@ def _transition(statuses, *conditions, changing: tuple[str, ...]) -> Update:
         .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.status.in_(statuses), *conditions)
         .values({name: bindparam(f"new_{name}") for name in changing})
     )
-
-
-_INSTANCES, _TASK = ProcessInstance.__table__, _TASKS.alias("task")
-_REVISION = "instance_revision"
-# Read by the UPDATE itself: a claim's audit event and its response both need it. Not
-# correlated with the updated row: SQLite's RETURNING names columns without their table, and
-# an outer column would then be found by name alone.
-_INSTANCE_REVISION = (select(_INSTANCES.c.revision)
-                      .where(_INSTANCES.c.id == select(_TASK.c.instance_id).where(_TASK.c.id == bindparam("task_id"))
-                             .scalar_subquery())
-                      .scalar_subquery().label(_REVISION))
 
 
 def _returning_task(statement: Update) -> Select:

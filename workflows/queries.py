@@ -56,11 +56,13 @@ def page_of(session: Session, query: Select, page: int, page_size: int, build: C
     past it the total is "more than `count_limit`", which costs a bounded scan instead of one
     over every matching row.
     """
+    def count() -> int:
+        counted = query.order_by(None) if count_limit is None else query.order_by(None).limit(count_limit + 1)
+        return session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+
     rows = session.execute(widen(query).limit(page_size).offset((page - 1) * page_size))
     items = [build(row) for row in rows]
-    counted = query.order_by(None) if count_limit is None else query.order_by(None).limit(count_limit + 1)
-    total, exact = page_total(len(items), page, page_size, count_limit,
-                              lambda: session.scalar(select(func.count()).select_from(counted.subquery())) or 0)
+    total, exact = page_total(len(items), page, page_size, count_limit, count)
     return Page(items, total, page, page_size, exact)
 
 
