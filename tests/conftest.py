@@ -162,6 +162,21 @@ def pending(db: Database) -> Callable[[int], dict[str, Any]]:
 
 
 @pytest.fixture
+def audit_log(db: Database) -> Callable[[int], list[Any]]:
+    """The audit events of an instance, oldest first."""
+    from sqlalchemy import select
+
+    from engine import InstanceEvent
+
+    def _audit_log(instance_id: int) -> list[InstanceEvent]:
+        with db.read() as session:
+            return list(session.scalars(
+                select(InstanceEvent).where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id)))
+
+    return _audit_log
+
+
+@pytest.fixture
 def app(database_url: str, db: Database):
     """The real Flask app on the test database (emptied first by `db`)."""
     from api import create_app

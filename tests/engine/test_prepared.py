@@ -30,17 +30,11 @@ def prepare(db, engine):
     return _prepare
 
 
-def _events(db, instance_id: int) -> list[tuple[str, dict | None]]:
-    from sqlalchemy import select
-
-    from engine import InstanceEvent
-
-    with db.read() as session:
-        return [(e.kind, e.data) for e in session.scalars(
-            select(InstanceEvent).where(InstanceEvent.instance_id == instance_id).order_by(InstanceEvent.id))]
+def _events(audit_log, instance_id: int) -> list[tuple[str, dict | None]]:
+    return [(event.kind, event.data) for event in audit_log(instance_id)]
 
 
-def test_a_prepared_completion_is_saved_as_it_ran(deploy, step, engine, pending, prepare, db):
+def test_a_prepared_completion_is_saved_as_it_ran(deploy, step, engine, pending, prepare, audit_log):
     deploy("four_tasks.bpmn")
     instance = step(engine.start, "four_tasks", {"department": "D01"}, "alice")
     task = pending(instance.id)["task_1"]
@@ -49,7 +43,7 @@ def test_a_prepared_completion_is_saved_as_it_ran(deploy, step, engine, pending,
     saved = step(engine.complete_task, task.id, {"note": "ok"}, "alice", prepared=prepared)
     assert saved.updated_at == prepared.now, "saved from the run ahead, not run again"
     assert saved.revision == instance.revision + 1 and list(pending(instance.id)) == ["task_2"]
-    assert ("task_completed", {"note": "ok"}) in _events(db, instance.id)
+    assert ("task_completed", {"note": "ok"}) in _events(audit_log, instance.id)
 
 
 def test_a_prepared_completion_is_run_again_once_the_instance_moved_on(deploy, step, engine, pending, prepare):
@@ -65,14 +59,14 @@ def test_a_prepared_completion_is_run_again_once_the_instance_moved_on(deploy, s
     assert saved.status is InstanceStatus.COMPLETED and pending(instance.id) == {}
 
 
-def test_a_completion_prepared_with_other_data_is_not_saved(deploy, step, engine, pending, prepare, db):
+def test_a_completion_prepared_with_other_data_is_not_saved(deploy, step, engine, pending, prepare, audit_log):
     deploy("four_tasks.bpmn")
     instance = step(engine.start, "four_tasks", {"department": "D01"}, "alice")
     task = pending(instance.id)["task_1"]
     prepared = prepare(task.id, {"note": "draft"})
     saved = step(engine.complete_task, task.id, {"note": "final"}, "alice", prepared=prepared)
     assert saved.updated_at != prepared.now
-    events = _events(db, instance.id)
+    events = _events(audit_log, instance.id)
     assert ("task_completed", {"note": "final"}) in events and ("task_completed", {"note": "draft"}) not in events
 
 

@@ -89,7 +89,7 @@ def test_non_interrupting_boundary_timer_then_intermediate_timer(deploy, step, e
     assert data.get("reminded") is True
 
 
-def test_interrupting_boundary_timer_cancels_the_task(deploy, step, engine, pending, db, clock):
+def test_interrupting_boundary_timer_cancels_the_task(deploy, step, engine, pending, db, clock, audit_log):
     deploy("timers.bpmn")
     instance = step(engine.start, "timer_escalation", {"department": "D02"}, "alice")
     work = pending(instance.id)["work"]
@@ -99,8 +99,7 @@ def test_interrupting_boundary_timer_cancels_the_task(deploy, step, engine, pend
     step(engine.fire_timer, timers_of(db, instance.id)["deadline"].id)
     assert step(engine.get_instance, instance.id).status is InstanceStatus.COMPLETED
     assert pending(instance.id) == {}
-    with db.read() as session:
-        kinds = [e.kind for e in session.scalars(select(InstanceEvent).where(InstanceEvent.instance_id == instance.id).order_by(InstanceEvent.id))]
+    kinds = [e.kind for e in audit_log(instance.id)]
     assert kinds.count("timer_fired") == 2 and "task_cancelled" in kinds and kinds[-1] == "completed"
     assert timers_of(db, instance.id) == {}
     with db.read() as session:
