@@ -53,7 +53,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 import migrations  # noqa: E402
 from engine import Database, HumanTask  # noqa: E402
-from engine.db import create_db_engine, utcnow  # noqa: E402
+from engine.connections import create_db_engine  # noqa: E402
+from engine.db import utcnow  # noqa: E402
 from engine.models import PENDING_TASK_STATUSES  # noqa: E402
 from workflows.calendar import seed_from_library  # noqa: E402
 from workflows.domain import create_domain  # noqa: E402

@@ -39,7 +39,7 @@ from sqlalchemy import func, insert, select, text  # noqa: E402
 
 import migrations  # noqa: E402
 from engine import Database  # noqa: E402
-from engine.db import create_db_engine  # noqa: E402
+from engine.connections import create_db_engine  # noqa: E402
 from workflows.models import Petition  # noqa: E402
 from workflows.statuses import PUBLIC_STATUS, PetitionStatus  # noqa: E402
 from workflows.text.duplicates import DuplicateSettings, find, term_rows  # noqa: E402

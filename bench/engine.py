@@ -38,7 +38,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 import migrations  # noqa: E402
 from engine import Database, Definitions, Engine, HumanTask, InstanceStatus, ScriptRegistry, TaskStatus  # noqa: E402
-from engine.db import create_db_engine  # noqa: E402
+from engine.connections import create_db_engine  # noqa: E402
 
 BPMN = ROOT / "tests" / "engine" / "data" / "four_tasks.bpmn"
 PROCESS = "four_tasks"

@@ -49,7 +49,7 @@ from sqlalchemy import Table, func, insert, select, text  # noqa: E402
 
 import migrations  # noqa: E402
 from engine import Database, InstanceEvent, ProcessInstance  # noqa: E402
-from engine.db import create_db_engine  # noqa: E402
+from engine.connections import create_db_engine  # noqa: E402
 from engine.models import ProcessVersion  # noqa: E402
 from workflows.calendar import BusinessCalendar, load_calendar, seed_from_library  # noqa: E402
 from workflows.evaluation import KpiTable, department_table  # noqa: E402

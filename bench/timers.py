@@ -48,7 +48,7 @@ import migrations  # noqa: E402
 from engine import (  # noqa: E402
     Database, Definitions, Engine, InstanceEvent, ProcessInstance, ProcessVersion, ScriptRegistry, Timer,
 )
-from engine.db import create_db_engine  # noqa: E402
+from engine.connections import create_db_engine  # noqa: E402
 from engine.timers import Sweeper, claim_due_timers  # noqa: E402
 
 BPMN = ROOT / "tests" / "engine" / "data" / "four_tasks.bpmn"

@@ -5,7 +5,8 @@ call (`ScriptRegistry`), frame transactions (`Database`) and drive the `Engine`.
 """
 
 from .claims import TaskChange
-from .db import Base, Database, create_db_engine, utcnow
+from .connections import create_db_engine
+from .db import Base, Database, utcnow
 from .definitions import DeployedVersion, Definitions
 from .errors import (
     ConflictError,

@@ -1,4 +1,4 @@
-"""Database plumbing: the declarative base, engine creation and transaction framing.
+"""Database plumbing: the declarative base, column types and transaction framing.
 
 The engine never commits on its own: callers frame one transaction per step with
 `Database.write()` (or a unit of `read()` for queries, without a transaction on a database
@@ -11,17 +11,15 @@ lock passes to the next writer as soon as it is free.
 from __future__ import annotations
 
 import enum
-import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from .connections import create_db_engine
 from .writer_queue import writer_queue_for
 
 NAMING_CONVENTION = {
@@ -67,70 +65,6 @@ def string_enum(cls: type[enum.Enum], length: int = 16) -> Enum:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-IDLE_BEFORE_PING_SECONDS = 5.0
-
-
-def create_db_engine(url: str, *, ping_after_idle: float = IDLE_BEFORE_PING_SECONDS, **kwargs) -> Engine:
-    """Create an SQLAlchemy engine; SQLite files get WAL, foreign keys and a busy timeout, and
-    server connections are pinged before use once idle for `ping_after_idle` seconds."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, **kwargs)
-        _ping_idle_connections(engine, ping_after_idle)
-        return engine
-    if parsed.database and parsed.database != ":memory:":
-        os.makedirs(os.path.dirname(os.path.abspath(parsed.database)), exist_ok=True)
-    engine = create_engine(url, **kwargs)
-    _configure_sqlite(engine)
-    return engine
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
-        # Let SQLAlchemy emit BEGIN itself so that write transactions can say IMMEDIATE.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection) -> None:
-        immediate = connection.get_execution_options().get("sqlite_begin_immediate")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
-    """Pessimistic disconnect handling for connections that sat in the pool a while.
-
-    SQLAlchemy's `pool_pre_ping` pings at every checkout, and a request checks out two or
-    three times (authentication, a read, a write), each ping a round trip. A connection
-    checked in moments ago is almost always alive (HikariCP skips its check within 500 ms, for
-    the same reason), so only one idle for `idle_seconds` is pinged. One that died since (the
-    server restarted) fails the unit of work using it (the API answers 503), and the failure
-    invalidates the pool, as a failed ping does.
-    """
-    dialect = engine.dialect
-
-    @event.listens_for(engine, "connect")
-    @event.listens_for(engine, "checkin")
-    def _note_idle_since(_dbapi_connection, record) -> None:
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
-        if time.monotonic() - record.info.get("idle_since", float("-inf")) < idle_seconds:
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as error:
-            # Dead: this and every connection pooled before it are replaced, and checkout retries.
-            raise exc.InvalidatePoolError() from error
 
 
 KEPT_PER_UNIT = 1000  # a long batch job loading many rows keeps no more than these

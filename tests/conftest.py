@@ -21,7 +21,7 @@ import workflows.evaluation.tables  # noqa: F401
 import workflows.text.models  # noqa: F401
 import workflows.text.router_models  # noqa: F401
 from engine import Base, Database, Definitions, Engine, ScriptRegistry
-from engine.db import create_db_engine
+from engine.connections import create_db_engine
 
 ENGINE_DATA = Path(__file__).parent / "engine" / "data"
 POSTGRES_URL = os.environ.get("MINYI_TEST_DATABASE_URL")

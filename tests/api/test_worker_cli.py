@@ -18,7 +18,7 @@ from sqlalchemy import select
 import migrations
 from api.extensions import create_scheduler, start_embedded_scheduler
 from engine import Database, Definitions, Engine, InstanceEvent, ScriptRegistry, Timer
-from engine.db import create_db_engine
+from engine.connections import create_db_engine
 from engine.models import Worker
 from engine.scheduler import stop_scheduler
 from engine.timers import Sweeper

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from engine import Database
-from engine.db import create_db_engine
+from engine.connections import create_db_engine
 from tests.conftest import POSTGRES_URL, backend_pid, drop_backend
 from workflows.models import Department
 
@@ -56,3 +56,68 @@ def test_a_connection_a_read_used_is_back_in_a_transaction_for_the_next_write(db
             assert session.scalars(select(Department.code).where(Department.code == "D99")).all() == []
     finally:
         one_connection.dispose()
+
+
+def _prepared_statements(session) -> int:
+    return session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+
+
+@pytest.fixture
+def one_connection(db):
+    """A Database of one pooled connection to the test schema (emptied by `db`)."""
+    if db.is_sqlite:
+        pytest.skip("prepared statements are psycopg's, on PostgreSQL")
+    database = Database.from_url(POSTGRES_URL, pool_size=1, max_overflow=0)
+    with database.write() as session:
+        session.add(Department(code="D01", name="住建局", active=True))
+    yield database
+    database.dispose()
+
+
+def _prepare_a_statement(database: Database) -> None:
+    """Run one query often enough that psycopg prepares it (its prepare_threshold is 5)."""
+    with database.read() as session:
+        for _ in range(6):
+            session.execute(select(Department.name).where(Department.code == "D01")).scalar_one()
+
+
+def test_a_write_refused_before_it_changed_anything_keeps_the_prepared_statements(one_connection):
+    """A lost claim's transaction changed nothing: ending it with ROLLBACK would have psycopg
+    forget every statement it prepared (DEALLOCATE ALL), and the server parse and plan each again."""
+    _prepare_a_statement(one_connection)
+    with one_connection.read() as session:
+        prepared = _prepared_statements(session)
+    assert prepared >= 1
+    with pytest.raises(RuntimeError), one_connection.write() as session:
+        session.execute(select(Department.name)).all()
+        assert session.execute(text("UPDATE department SET name = 'x' WHERE code = 'none'")).rowcount == 0
+        raise RuntimeError("the claim was lost")
+    with one_connection.read() as session:
+        assert _prepared_statements(session) == prepared
+
+
+@pytest.mark.parametrize("change", [
+    lambda session: session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'")),
+    lambda session: session.execute(Department.__table__.insert(), [{"code": "D02", "name": "甲", "active": True},
+                                                                    {"code": "D03", "name": "乙", "active": True}]),
+    lambda session: session.execute(text("WITH changed AS (UPDATE department SET name = '改了' RETURNING code) "
+                                         "SELECT code FROM changed")),
+], ids=["update", "insert-many", "update-in-a-select"])
+def test_a_write_refused_after_it_changed_something_is_rolled_back(one_connection, change):
+    with pytest.raises(RuntimeError), one_connection.write() as session:
+        change(session)
+        session.execute(select(Department.name)).all()
+        raise RuntimeError("refused after the change")
+    with one_connection.read() as session:
+        assert session.execute(select(Department.code, Department.name)).all() == [("D01", "住建局")]
+
+
+def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves_on(one_connection):
+    with pytest.raises(IntegrityError), one_connection.write() as session:
+        session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'"))
+        session.execute(Department.__table__.insert(), {"code": "D01", "name": "重复", "active": True})
+    with one_connection.write() as session:
+        session.add(Department(code="D02", name="甲", active=True))
+    with one_connection.read() as session:
+        assert session.execute(select(Department.code, Department.name).order_by(Department.code)).all() == [
+            ("D01", "住建局"), ("D02", "甲")]
