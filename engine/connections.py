@@ -96,6 +96,8 @@ def _keep_prepared_statements(engine: Engine) -> None:
     row) rolls back as usual.
     """
 
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
     @event.listens_for(engine, "after_cursor_execute")
     def _note_change(conn, cursor, statement, _parameters, _context, executemany) -> None:
         status = cursor.statusmessage or ""
@@ -105,7 +107,7 @@ def _keep_prepared_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _note_failure(context) -> None:
-        if context.connection is not None:
+        if context.connection is not None and not context.connection.invalidated:
             context.connection.info["changed"] = True
 
     @event.listens_for(engine, "commit")
@@ -114,6 +116,10 @@ def _keep_prepared_statements(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _commit_if_unchanged(conn) -> None:
-        # Runs just before SQLAlchemy's rollback, which then finds no transaction to end.
+        # Runs just before SQLAlchemy's rollback, which then finds no transaction to end, or,
+        # when the COMMIT failed (the connection broke), meets the failure and handles it.
         if not conn.invalidated and not conn.info.pop("changed", False):
-            conn.connection.dbapi_connection.commit()
+            try:
+                conn.connection.dbapi_connection.commit()
+            except dbapi_error:
+                pass

@@ -121,3 +121,14 @@ def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves
     with one_connection.read() as session:
         assert session.execute(select(Department.code, Department.name).order_by(Department.code)).all() == [
             ("D01", "住建局"), ("D02", "甲")]
+
+
+def test_a_write_refused_on_a_connection_that_broke_meanwhile_reports_it_and_the_next_write_reconnects(one_connection):
+    with pytest.raises((RuntimeError, OperationalError)), one_connection.write() as session:
+        session.execute(select(Department.name)).all()
+        drop_backend(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        raise RuntimeError("refused after the server went away")
+    with one_connection.write() as session:
+        session.add(Department(code="D02", name="甲", active=True))
+    with one_connection.read() as session:
+        assert session.execute(select(Department.code).order_by(Department.code)).scalars().all() == ["D01", "D02"]
