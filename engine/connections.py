@@ -1,13 +1,13 @@
 """Creating engines, and what their connections need: SQLite files get WAL, foreign keys, a
 busy timeout and `BEGIN IMMEDIATE` for write transactions; connections to a database server are
-pinged only once they sat idle, and keep their prepared statements across a write refused before
-it changed anything."""
+pinged only once they sat idle, and keep their prepared statements across a rollback."""
 
 from __future__ import annotations
 
 import os
 import time
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
@@ -79,47 +79,30 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             raise exc.InvalidatePoolError() from error
 
 
-_CHANGED_NOTHING = ("UPDATE 0", "DELETE 0", "INSERT 0 0", "MERGE 0")
+_IN_A_TRANSACTION = (TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
 def _keep_prepared_statements(engine: Engine) -> None:
-    """End a transaction that changed nothing with COMMIT, not ROLLBACK.
+    """Roll transactions back without psycopg forgetting its prepared statements.
 
     At a ROLLBACK psycopg forgets every statement it prepared on the connection (it sends
-    DEALLOCATE ALL: it cannot tell what the rollback undid), then runs each statement unprepared
-    again, parsed and planned by the server each time, until it has seen it often enough to
-    prepare it anew (`prepare_threshold`, 5). A request refused inside its write transaction
-    rolls back: a lost claim does, whose only statement was an UPDATE that matched no row. For
-    a transaction that changed nothing COMMIT is the same as ROLLBACK, and psycopg keeps its
-    statements. What changed something, failed, or cannot be told (a statement psycopg ran many
-    times over, one that is not a plain SELECT or a DML statement its server says touched no
-    row) rolls back as usual.
+    DEALLOCATE ALL), then runs each statement unprepared again, parsed and planned by the server
+    each time, until it has seen it often enough to prepare it anew (`prepare_threshold`, 5). A
+    request refused inside its write transaction rolls back: a lost claim does. psycopg does so
+    in case the rollback undid a schema change that a statement prepared meanwhile relied on;
+    only migrations change the schema, and the statements SQLAlchemy writes name their columns,
+    so one that a rollback left behind would fail all the same. The server keeps prepared
+    statements across a rollback (they belong to the session, not to the transaction): the
+    ROLLBACK is sent here through libpq, below psycopg, whose state stays that of the server.
     """
 
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-
-    @event.listens_for(engine, "after_cursor_execute")
-    def _note_change(conn, cursor, statement, _parameters, _context, executemany) -> None:
-        status = cursor.statusmessage or ""
-        plain_select = status.startswith("SELECT") and statement.lstrip()[:6].upper() == "SELECT"
-        if executemany or not (plain_select or status in _CHANGED_NOTHING):
-            conn.info["changed"] = True
-
-    @event.listens_for(engine, "handle_error")
-    def _note_failure(context) -> None:
-        if context.connection is not None and not context.connection.invalidated:
-            context.connection.info["changed"] = True
-
-    @event.listens_for(engine, "commit")
-    def _forget(conn) -> None:
-        conn.info.pop("changed", None)
-
     @event.listens_for(engine, "rollback")
-    def _commit_if_unchanged(conn) -> None:
-        # Runs just before SQLAlchemy's rollback, which then finds no transaction to end, or,
-        # when the COMMIT failed (the connection broke), meets the failure and handles it.
-        if not conn.invalidated and not conn.info.pop("changed", False):
-            try:
-                conn.connection.dbapi_connection.commit()
-            except dbapi_error:
-                pass
+    def _roll_back_below_psycopg(conn) -> None:
+        # Runs just before SQLAlchemy's rollback, which then finds no transaction to end, or, if
+        # this ROLLBACK failed (the connection broke), meets the failure and handles it.
+        if conn.invalidated:
+            return
+        pgconn = conn.connection.dbapi_connection.pgconn
+        if pgconn.transaction_status in _IN_A_TRANSACTION:
+            pgconn.exec_(b"ROLLBACK")
+

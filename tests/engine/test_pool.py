@@ -1,8 +1,12 @@
 """Connections to a database server: pinged before use only once they sat idle (one the server
 dropped is replaced then; one used moments ago is trusted, and if it died meanwhile its
-failure is reported and the next use reconnects), and back in a transaction after a read."""
+failure is reported and the next use reconnects), back in a transaction after a read, and
+keeping psycopg's prepared statements across a write refused before it wrote anything (and only
+then)."""
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, text
@@ -81,41 +85,60 @@ def _prepare_a_statement(database: Database) -> None:
             session.execute(select(Department.name).where(Department.code == "D01")).scalar_one()
 
 
-def test_a_write_refused_before_it_changed_anything_keeps_the_prepared_statements(one_connection):
-    """A lost claim's transaction changed nothing: ending it with ROLLBACK would have psycopg
-    forget every statement it prepared (DEALLOCATE ALL), and the server parse and plan each again."""
-    _prepare_a_statement(one_connection)
-    with one_connection.read() as session:
+def _prepared_statements_kept(database: Database):
+    """Asserts, around the block, that psycopg kept the statements it prepared on the connection
+    (at a ROLLBACK it forgets them, and the server would parse and plan each again)."""
+    _prepare_a_statement(database)
+    with database.read() as session:
         prepared = _prepared_statements(session)
     assert prepared >= 1
-    with pytest.raises(RuntimeError), one_connection.write() as session:
-        session.execute(select(Department.name)).all()
-        assert session.execute(text("UPDATE department SET name = 'x' WHERE code = 'none'")).rowcount == 0
-        raise RuntimeError("the claim was lost")
-    with one_connection.read() as session:
-        assert _prepared_statements(session) == prepared
+    yield
+    with database.read() as session:
+        assert _prepared_statements(session) >= prepared  # an executemany prepares its statement at once
 
 
-@pytest.mark.parametrize("change", [
-    lambda session: session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'")),
-    lambda session: session.execute(Department.__table__.insert(), [{"code": "D02", "name": "甲", "active": True},
-                                                                    {"code": "D03", "name": "乙", "active": True}]),
-    lambda session: session.execute(text("WITH changed AS (UPDATE department SET name = '改了' RETURNING code) "
-                                         "SELECT code FROM changed")),
-], ids=["update", "insert-many", "update-in-a-select"])
-def test_a_write_refused_after_it_changed_something_is_rolled_back(one_connection, change):
-    with pytest.raises(RuntimeError), one_connection.write() as session:
-        change(session)
-        session.execute(select(Department.name)).all()
-        raise RuntimeError("refused after the change")
+def test_a_write_refused_before_it_wrote_anything_keeps_the_prepared_statements(one_connection):
+    with contextmanager(_prepared_statements_kept)(one_connection):
+        with pytest.raises(RuntimeError), one_connection.write() as session:
+            session.execute(select(Department.name)).all()
+            assert session.execute(text("UPDATE department SET name = 'x' WHERE code = 'none'")).rowcount == 0
+            raise RuntimeError("the claim was lost")
+
+
+def _update(session) -> None:
+    session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'"))
+
+
+def _insert_many(session) -> None:
+    session.execute(Department.__table__.insert(), [{"code": "D02", "name": "甲", "active": True},
+                                                    {"code": "D03", "name": "乙", "active": True}])
+
+
+def _update_in_a_select(session) -> None:
+    session.execute(text("WITH changed AS (UPDATE department SET name = '改了' RETURNING code) SELECT code FROM changed"))
+
+
+def _in_a_released_savepoint(session) -> None:
+    with session.begin_nested():
+        session.add(Department(code="D02", name="甲", active=True))
+
+
+@pytest.mark.parametrize("change", [_update, _insert_many, _update_in_a_select, _in_a_released_savepoint])
+def test_a_write_refused_after_it_wrote_is_rolled_back_and_keeps_the_prepared_statements(one_connection, change):
+    with contextmanager(_prepared_statements_kept)(one_connection):
+        with pytest.raises(RuntimeError), one_connection.write() as session:
+            change(session)
+            session.execute(select(Department.name)).all()
+            raise RuntimeError("refused after the change")
     with one_connection.read() as session:
         assert session.execute(select(Department.code, Department.name)).all() == [("D01", "住建局")]
 
 
 def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves_on(one_connection):
-    with pytest.raises(IntegrityError), one_connection.write() as session:
-        session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'"))
-        session.execute(Department.__table__.insert(), {"code": "D01", "name": "重复", "active": True})
+    with contextmanager(_prepared_statements_kept)(one_connection):
+        with pytest.raises(IntegrityError), one_connection.write() as session:
+            session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'"))
+            session.execute(Department.__table__.insert(), {"code": "D01", "name": "重复", "active": True})
     with one_connection.write() as session:
         session.add(Department(code="D02", name="甲", active=True))
     with one_connection.read() as session:
@@ -124,10 +147,11 @@ def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves
 
 
 def test_a_write_refused_on_a_connection_that_broke_meanwhile_reports_it_and_the_next_write_reconnects(one_connection):
-    with pytest.raises((RuntimeError, OperationalError)), one_connection.write() as session:
+    with pytest.raises(OperationalError) as failure, one_connection.write() as session:
         session.execute(select(Department.name)).all()
         drop_backend(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
         raise RuntimeError("refused after the server went away")
+    assert isinstance(failure.value.__context__, RuntimeError)  # as SQLAlchemy reports it without the listener
     with one_connection.write() as session:
         session.add(Department(code="D02", name="甲", active=True))
     with one_connection.read() as session:
