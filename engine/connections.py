@@ -105,4 +105,3 @@ def _keep_prepared_statements(engine: Engine) -> None:
         pgconn = conn.connection.dbapi_connection.pgconn
         if pgconn.transaction_status in _IN_A_TRANSACTION:
             pgconn.exec_(b"ROLLBACK")
-
