@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask
 
+from .rate_limits import IN_PROCESS
+
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # default: SQLite file under the instance folder
     "TIMEZONE": "Asia/Shanghai",
@@ -25,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # default: generated once and kept in the instance folder
     "SUBMISSION_RATE_LIMIT": "20 per minute",  # citizens' submissions per client address
     "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": IN_PROCESS,  # counts per worker; redis://... shares them (api/rate_limits.py)
     "KPI_MIN_SAMPLE": 10,  # below this many in a rate's denominator the rate shows "insufficient data"
     "DUPLICATE_THRESHOLD": 0.3,  # similarity from which an open petition is shown as a near-duplicate
     "DUPLICATE_WINDOW_DAYS": 90,  # only petitions received this recently are near-duplicate candidates

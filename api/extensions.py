@@ -11,8 +11,6 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask, current_app
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from engine import Database, Engine
 from engine.outbox import ANY_CHANNEL, LogSender, Sender
@@ -23,6 +21,8 @@ from workflows.domain import Domain, create_domain
 from workflows.evaluation.circular import Settings as ReportSettings
 from workflows.evaluation.ranking import Weights
 from workflows.text.duplicates import DuplicateSettings
+
+from . import rate_limits
 
 
 @dataclass
@@ -40,14 +40,8 @@ class Services:
         return self.domain.engine
 
 
-# Citizens' submissions are limited per client address (RATELIMIT_* settings configure it,
-# e.g. RATELIMIT_STORAGE_URI=redis://... so that several gunicorn workers share counts).
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
-
-
 def init_app(app: Flask) -> None:
-    limiter.init_app(app)
-    _check_decorated_views_only(app)
+    rate_limits.init_app(app)
     domain = create_domain(
         Database.from_url(app.config["DATABASE_URL"]),
         timezone=app.config["TIMEZONE"],
@@ -59,14 +53,6 @@ def init_app(app: Flask) -> None:
         suggestion_threshold=float(app.config["ROUTER_MIN_CONFIDENCE"]),
     )
     app.extensions["minyi"] = Services(domain=domain, report_settings=report_settings(app))
-
-
-def _check_decorated_views_only(app: Flask) -> None:
-    """Drop Flask-Limiter's app-wide before-request check unless default or application-wide
-    limits are configured: it only applies those, and resolving them on every request costs
-    tens of microseconds for nothing. A decorated view checks its own limits when called."""
-    if not app.config.get("RATELIMIT_DEFAULT") and not app.config.get("RATELIMIT_APPLICATION"):
-        app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def report_settings(app: Flask) -> ReportSettings:

@@ -26,7 +26,8 @@ from workflows.tracking import INFO_TASK, RATE_TASK, answer, public_view
 
 from ..auth import current_staff, department_scope, ensure_in_scope
 from ..docs import Blueprint, ID, problems, staff_only
-from ..extensions import limiter, services
+from ..extensions import services
+from ..rate_limits import limiter
 from ..pagination import PageArgs, paginate
 from ..schemas.petitions import (
     AccessTokenSchema,
