@@ -18,6 +18,7 @@ from tests.conftest import POSTGRES_URL, backend_pid, drop_backend
 from workflows.models import Department
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="pings are for server databases: set MINYI_TEST_DATABASE_URL")
+ON_POSTGRESQL = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # the `db` schema, emptied
 
 
 def test_an_idle_connection_the_server_dropped_is_replaced_before_use():
@@ -41,11 +42,10 @@ def test_a_connection_used_moments_ago_is_not_pinged_its_failure_is_reported_and
         engine.dispose()
 
 
+@ON_POSTGRESQL
 def test_a_connection_a_read_used_is_back_in_a_transaction_for_the_next_write(db):
     """Reads run in autocommit on PostgreSQL; the connection must leave it when it goes back to
     the pool, or a write that fails halfway would keep its first half."""
-    if db.is_sqlite:
-        pytest.skip("SQLite's reads keep their transaction")  # `db`: PostgreSQL's schema, emptied
     one_connection = Database.from_url(POSTGRES_URL, pool_size=1, max_overflow=0)
     try:
         with one_connection.read() as session:
@@ -69,8 +69,6 @@ def _prepared_statements(session) -> int:
 @pytest.fixture
 def one_connection(db):
     """A Database of one pooled connection to the test schema (emptied by `db`)."""
-    if db.is_sqlite:
-        pytest.skip("prepared statements are psycopg's, on PostgreSQL")
     database = Database.from_url(POSTGRES_URL, pool_size=1, max_overflow=0)
     with database.write() as session:
         session.add(Department(code="D01", name="住建局", active=True))
@@ -97,6 +95,7 @@ def _prepared_statements_kept(database: Database):
         assert _prepared_statements(session) >= prepared  # an executemany prepares its statement at once
 
 
+@ON_POSTGRESQL
 def test_a_write_refused_before_it_wrote_anything_keeps_the_prepared_statements(one_connection):
     with contextmanager(_prepared_statements_kept)(one_connection):
         with pytest.raises(RuntimeError), one_connection.write() as session:
@@ -123,6 +122,7 @@ def _in_a_released_savepoint(session) -> None:
         session.add(Department(code="D02", name="甲", active=True))
 
 
+@ON_POSTGRESQL
 @pytest.mark.parametrize("change", [_update, _insert_many, _update_in_a_select, _in_a_released_savepoint])
 def test_a_write_refused_after_it_wrote_is_rolled_back_and_keeps_the_prepared_statements(one_connection, change):
     with contextmanager(_prepared_statements_kept)(one_connection):
@@ -134,6 +134,7 @@ def test_a_write_refused_after_it_wrote_is_rolled_back_and_keeps_the_prepared_st
         assert session.execute(select(Department.code, Department.name)).all() == [("D01", "住建局")]
 
 
+@ON_POSTGRESQL
 def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves_on(one_connection):
     with contextmanager(_prepared_statements_kept)(one_connection):
         with pytest.raises(IntegrityError), one_connection.write() as session:
@@ -146,6 +147,7 @@ def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves
             ("D01", "住建局"), ("D02", "甲")]
 
 
+@ON_POSTGRESQL
 def test_a_write_refused_on_a_connection_that_broke_meanwhile_reports_it_and_the_next_write_reconnects(one_connection):
     with pytest.raises(OperationalError) as failure, one_connection.write() as session:
         session.execute(select(Department.name)).all()
