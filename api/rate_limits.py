@@ -39,10 +39,11 @@ class InProcessCounters(MemoryStorage):
     `MemoryStorage` expires counters from a 10 ms `threading.Timer`, started again at a hit
     whenever the last one has run: a worker whose submissions come further apart than that
     started a thread for each (about 0.5 ms of CPU a hit, and a wait for the interpreter lock
-    before the request could go on). Served on SQLite, without them: 45-47 petitions dispatched
-    a second instead of 42-44, 37-40 ms of the machine's CPU a round instead of 40-42 (three
-    alternated pairs). A counter is expired when read (as `MemoryStorage` does anyway), and the
-    counters of addresses not seen again are purged at a hit once a minute.
+    before the request could go on). Served on SQLite, alternated pairs without them and with:
+    on a slow day of the machine 45-47 petitions dispatched a second against 42-44 (three of
+    three won), on a faster one 48-52 against 48-51 (two of three). A counter is expired when
+    read (as `MemoryStorage` does anyway), and the counters of addresses not seen again are
+    purged at a hit once a minute.
     """
 
     STORAGE_SCHEME = [IN_PROCESS.removesuffix("://")]
