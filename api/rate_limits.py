@@ -54,4 +54,9 @@ class InProcessCounters(MemoryStorage):
         now = time.time()
         if now - self._purged_at >= PURGE_EVERY_SECONDS:
             self._purged_at = now
-            self._MemoryStorage__expire_events()
+            try:
+                self._MemoryStorage__expire_events()
+            except KeyError:
+                # A counter another request's read expired while the purge went through them
+                # (in limits' own timer thread too): the rest waits for the next purge.
+                pass

@@ -96,12 +96,18 @@ def _keep_prepared_statements(engine: Engine) -> None:
     ROLLBACK is sent here through libpq, below psycopg, whose state stays that of the server.
     """
 
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
     @event.listens_for(engine, "rollback")
     def _roll_back_below_psycopg(conn) -> None:
         # Runs just before SQLAlchemy's rollback, which then finds no transaction to end, or, if
-        # this ROLLBACK failed (the connection broke), meets the failure and handles it.
+        # this ROLLBACK failed (the connection broke), meets the failure and handles it. In
+        # pipeline mode (psycopg's, never left open by SQLAlchemy) libpq cannot run it.
         if conn.invalidated:
             return
         pgconn = conn.connection.dbapi_connection.pgconn
-        if pgconn.transaction_status in _IN_A_TRANSACTION:
-            pgconn.exec_(b"ROLLBACK")
+        if pgconn.transaction_status in _IN_A_TRANSACTION and not pgconn.pipeline_status:
+            try:
+                pgconn.exec_(b"ROLLBACK")
+            except dbapi_error:
+                pass

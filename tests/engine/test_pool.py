@@ -1,8 +1,8 @@
 """Connections to a database server: pinged before use only once they sat idle (one the server
 dropped is replaced then; one used moments ago is trusted, and if it died meanwhile its
 failure is reported and the next use reconnects), back in a transaction after a read, and
-keeping psycopg's prepared statements across a write refused before it wrote anything (and only
-then)."""
+keeping psycopg's prepared statements across a rollback, whatever the transaction wrote (which
+is rolled back)."""
 
 from __future__ import annotations
 
