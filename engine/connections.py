@@ -95,7 +95,6 @@ def _keep_prepared_statements(engine: Engine) -> None:
     statements across a rollback (they belong to the session, not to the transaction): the
     ROLLBACK is sent here through libpq, below psycopg, whose state stays that of the server.
     """
-
     dbapi_error = engine.dialect.loaded_dbapi.Error
 
     @event.listens_for(engine, "rollback")

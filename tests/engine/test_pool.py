@@ -83,6 +83,7 @@ def _prepare_a_statement(database: Database) -> None:
             session.execute(select(Department.name).where(Department.code == "D01")).scalar_one()
 
 
+@contextmanager
 def _prepared_statements_kept(database: Database):
     """Asserts, around the block, that psycopg kept the statements it prepared on the connection
     (at a ROLLBACK it forgets them, and the server would parse and plan each again)."""
@@ -97,7 +98,7 @@ def _prepared_statements_kept(database: Database):
 
 @ON_POSTGRESQL
 def test_a_write_refused_before_it_wrote_anything_keeps_the_prepared_statements(one_connection):
-    with contextmanager(_prepared_statements_kept)(one_connection):
+    with _prepared_statements_kept(one_connection):
         with pytest.raises(RuntimeError), one_connection.write() as session:
             session.execute(select(Department.name)).all()
             assert session.execute(text("UPDATE department SET name = 'x' WHERE code = 'none'")).rowcount == 0
@@ -125,7 +126,7 @@ def _in_a_released_savepoint(session) -> None:
 @ON_POSTGRESQL
 @pytest.mark.parametrize("change", [_update, _insert_many, _update_in_a_select, _in_a_released_savepoint])
 def test_a_write_refused_after_it_wrote_is_rolled_back_and_keeps_the_prepared_statements(one_connection, change):
-    with contextmanager(_prepared_statements_kept)(one_connection):
+    with _prepared_statements_kept(one_connection):
         with pytest.raises(RuntimeError), one_connection.write() as session:
             change(session)
             session.execute(select(Department.name)).all()
@@ -136,7 +137,7 @@ def test_a_write_refused_after_it_wrote_is_rolled_back_and_keeps_the_prepared_st
 
 @ON_POSTGRESQL
 def test_a_write_whose_statement_failed_is_rolled_back_and_the_connection_serves_on(one_connection):
-    with contextmanager(_prepared_statements_kept)(one_connection):
+    with _prepared_statements_kept(one_connection):
         with pytest.raises(IntegrityError), one_connection.write() as session:
             session.execute(text("UPDATE department SET name = '改了' WHERE code = 'D01'"))
             session.execute(Department.__table__.insert(), {"code": "D01", "name": "重复", "active": True})
